@@ -1,0 +1,121 @@
+CREATE SCHEMA IF NOT EXISTS staging;
+-- Tables the loader writes. Models under staging/, core/ and marts/ are built by the runner.
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE SCHEMA IF NOT EXISTS mart;
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE SCHEMA IF NOT EXISTS truth;
+
+CREATE TABLE IF NOT EXISTS raw.follower_snapshot (
+    account_id BIGINT NOT NULL,
+    snapshot_date DATE NOT NULL,
+    user_id BIGINT NOT NULL
+);
+COMMENT ON TABLE raw.follower_snapshot IS 'One row per account, snapshot date and follower, as extracted. Only dates whose list loaded; meta.snapshots says which are complete.';
+
+CREATE TABLE IF NOT EXISTS raw.following_snapshot (
+    account_id BIGINT NOT NULL,
+    snapshot_date DATE NOT NULL,
+    user_id BIGINT NOT NULL
+);
+COMMENT ON TABLE raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted.';
+
+CREATE TABLE IF NOT EXISTS raw.users (
+    account_id BIGINT NOT NULL,
+    observed_on DATE NOT NULL,
+    user_id BIGINT NOT NULL,
+    username VARCHAR,
+    created_at TIMESTAMP,
+    followers_count BIGINT,
+    following_count BIGINT,
+    tweet_count BIGINT,
+    default_avatar BOOLEAN,
+    description VARCHAR,
+    protected BOOLEAN,
+    verified BOOLEAN,
+    status VARCHAR
+);
+COMMENT ON TABLE raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself). Timestamps are UTC.';
+
+CREATE TABLE IF NOT EXISTS raw.tweets (
+    account_id BIGINT NOT NULL,
+    snapshot_date DATE NOT NULL,
+    tweet_id BIGINT NOT NULL,
+    author_id BIGINT,
+    created_at TIMESTAMP,
+    text VARCHAR,
+    conversation_id BIGINT,
+    in_reply_to_user_id BIGINT,
+    referenced_type VARCHAR,
+    like_count BIGINT,
+    retweet_count BIGINT,
+    reply_count BIGINT
+);
+COMMENT ON TABLE raw.tweets IS 'One row per tracked account''s own tweet per extract date that returned it. Timestamps are UTC.';
+
+CREATE TABLE IF NOT EXISTS raw.replies (
+    account_id BIGINT NOT NULL,
+    snapshot_date DATE NOT NULL,
+    reply_id BIGINT NOT NULL,
+    conversation_id BIGINT,
+    in_reply_to_tweet_id BIGINT,
+    author_id BIGINT,
+    created_at TIMESTAMP,
+    text VARCHAR
+);
+COMMENT ON TABLE raw.replies IS 'One row per reply in a tracked account''s conversations per extract date that returned it (the same reply may be fetched on several dates). Timestamps are UTC.';
+
+CREATE TABLE IF NOT EXISTS meta.accounts (
+    account_id BIGINT PRIMARY KEY,
+    handle VARCHAR NOT NULL,
+    source VARCHAR NOT NULL
+);
+COMMENT ON TABLE meta.accounts IS 'One row per tracked account: its X id, handle and source.';
+
+CREATE TABLE IF NOT EXISTS meta.snapshots (
+    account_id BIGINT NOT NULL,
+    snapshot_date DATE NOT NULL,
+    kind VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    row_count BIGINT NOT NULL,
+    expected_count BIGINT,
+    status VARCHAR NOT NULL,
+    extracted_at TIMESTAMP,
+    fetched_at TIMESTAMP,
+    loaded_at TIMESTAMP NOT NULL,
+    requests BIGINT,
+    resources BIGINT,
+    cost_usd DOUBLE,
+    PRIMARY KEY (account_id, snapshot_date, kind)
+);
+COMMENT ON TABLE meta.snapshots IS 'One row per account, date and landing kind loaded: counts, extract cost, and status (complete, incomplete or quarantined). Only complete followers/following snapshots feed core.follow_edges.';
+
+CREATE TABLE IF NOT EXISTS meta.pending_transform (
+    account_id BIGINT PRIMARY KEY,
+    dirty_from DATE NOT NULL
+);
+COMMENT ON TABLE meta.pending_transform IS 'Per account, the earliest date loaded since the last transform: the transform rebuilds from there.';
+
+CREATE TABLE IF NOT EXISTS truth.users (
+    account_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    population VARCHAR NOT NULL
+);
+COMMENT ON TABLE truth.users IS 'Simulated source only: the planted population of every user seen (organic, followback, churner, bot, inactive). Not an analyst table.';
+
+CREATE TABLE IF NOT EXISTS truth.churn_episodes (
+    account_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    followed_on DATE NOT NULL,
+    unfollowed_on DATE NOT NULL
+);
+COMMENT ON TABLE truth.churn_episodes IS 'Simulated source only: every planted follow churner episode (followed, was not followed back, unfollowed).';
+
+-- Built by sql/core/follow_edges.sql; declared here because that model reads its own past rows.
+CREATE TABLE IF NOT EXISTS core.follow_edges (
+    account_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    direction VARCHAR NOT NULL,
+    valid_from DATE NOT NULL,
+    valid_to DATE
+);
