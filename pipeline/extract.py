@@ -40,19 +40,34 @@ def extract_graph(account: Account, snapshot_date: date, settings: Settings) -> 
             settings,
             pa.table({"user_id": fetched.user_ids}),
             _manifest(
-                account, batch.account_id, snapshot_date, kind,
-                expected_count=fetched.expected_count, completed=fetched.completed,
-                fetched_at=fetched_at, requests=fetched.requests, resources=fetched.resources,
+                account,
+                batch.account_id,
+                snapshot_date,
+                kind,
+                expected_count=fetched.expected_count,
+                completed=fetched.completed,
+                fetched_at=fetched_at,
+                requests=fetched.requests,
+                resources=fetched.resources,
                 details=fetched.details,
             ),
         )
-    _write(settings, batch.users, _manifest(account, batch.account_id, snapshot_date, "users",
-                                            fetched_at=fetched_at))
+    _write(
+        settings,
+        batch.users,
+        _manifest(account, batch.account_id, snapshot_date, "users", fetched_at=fetched_at),
+    )
     written = list(GRAPH_KINDS)
-    for kind, table in (("truth_users", batch.truth_users), ("truth_episodes", batch.truth_episodes)):
+    for kind, table in (
+        ("truth_users", batch.truth_users),
+        ("truth_episodes", batch.truth_episodes),
+    ):
         if table is not None:
-            _write(settings, table, _manifest(account, batch.account_id, snapshot_date, kind,
-                                              fetched_at=fetched_at))
+            _write(
+                settings,
+                table,
+                _manifest(account, batch.account_id, snapshot_date, kind, fetched_at=fetched_at),
+            )
             written.append(kind)
     return written
 
@@ -65,8 +80,14 @@ def extract_timeline(account: Account, snapshot_date: date, settings: Settings) 
         _write(
             settings,
             table,
-            _manifest(account, batch.account_id, snapshot_date, kind, fetched_at=fetched_at,
-                      requests=batch.requests if kind == "tweets" else 0,
-                      resources=batch.resources if kind == "tweets" else 0),
+            _manifest(
+                account,
+                batch.account_id,
+                snapshot_date,
+                kind,
+                fetched_at=fetched_at,
+                requests=batch.requests if kind == "tweets" else 0,
+                resources=batch.resources if kind == "tweets" else 0,
+            ),
         )
     return list(TIMELINE_KINDS)

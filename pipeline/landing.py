@@ -88,7 +88,9 @@ def write_partition(
     return target
 
 
-def read_manifest(landing_dir: Path, kind: str, account: str, snapshot_date: date) -> Manifest | None:
+def read_manifest(
+    landing_dir: Path, kind: str, account: str, snapshot_date: date
+) -> Manifest | None:
     path = manifest_path(landing_dir, kind, account, snapshot_date)
     if not path.exists():
         return None

@@ -147,7 +147,7 @@ def load_day(
                 )
                 if status == "complete" or kind not in LIST_KINDS:
                     insert = f"INSERT INTO {table} {select}"
-                con.execute(insert, bind(insert, {**params, "path": path}))
+                    con.execute(insert, bind(insert, {**params, "path": path}))
             rows[kind] = manifest.row_count
             con.execute(
                 "DELETE FROM meta.snapshots WHERE account_id = ? AND snapshot_date = ? AND kind = ?",

@@ -43,8 +43,9 @@ class Model:
 
     @property
     def description(self) -> str:
-        return " ".join(p for p in (f"Grain: {self.grain}." if self.grain else "",
-                                    self.definition) if p)
+        return " ".join(
+            p for p in (f"Grain: {self.grain}." if self.grain else "", self.definition) if p
+        )
 
 
 def parse_model(path: Path) -> Model:
@@ -117,7 +118,8 @@ def ensure_models(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             con.execute(f"CREATE OR REPLACE VIEW {model.name} AS {model.select}")
         else:
             con.execute(
-                f"CREATE TABLE IF NOT EXISTS {model.name} AS SELECT * FROM ({model.select}) LIMIT 0",
+                f"CREATE TABLE IF NOT EXISTS {model.name} AS "
+                f"SELECT * FROM ({model.select}) LIMIT 0",
                 bind(model.select, parameters),
             )
         _document(con, model)
@@ -169,7 +171,9 @@ def transform_account(
 
 def rebuild(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[int]:
     """Recompute every account from scratch (identical to the incremental result)."""
-    account_ids = [row[0] for row in con.execute("SELECT account_id FROM meta.accounts ORDER BY 1").fetchall()]
+    account_ids = [
+        row[0] for row in con.execute("SELECT account_id FROM meta.accounts ORDER BY 1").fetchall()
+    ]
     for account_id in account_ids:
         transform_account(con, account_id, settings, full_rebuild=True)
     return account_ids

@@ -1,4 +1,4 @@
-"""The DuckDB warehouse: opening it (with a clear error when another process holds it) and its DDL."""
+"""The DuckDB warehouse: opening it (clearly refusing when another process holds it), its DDL."""
 
 from __future__ import annotations
 

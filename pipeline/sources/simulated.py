@@ -204,7 +204,9 @@ class World:
         keys = np.arange(n, dtype=np.int64)
         start = np.zeros(n, np.int32)
         self._followers.append(
-            Edges.make(keys, population, start, _geometric_end(rng, start, UNFOLLOW_HAZARD[population]))
+            Edges.make(
+                keys, population, start, _geometric_end(rng, start, UNFOLLOW_HAZARD[population])
+            )
         )
         follows = np.isin(population, (ORGANIC, FOLLOWBACK, CHURNER)) & (
             rng.random(n) < p.initial_mutual_share
@@ -246,7 +248,10 @@ class World:
             restart = end[again] + rng.integers(10, 21, int(again.sum()))
             self._followers.append(
                 Edges.make(
-                    keys[again], CHURNER, restart, restart + rng.integers(1, 8, int(again.sum())),
+                    keys[again],
+                    CHURNER,
+                    restart,
+                    restart + rng.integers(1, 8, int(again.sum())),
                     planted=np.ones(int(again.sum()), bool),
                 )
             )
@@ -278,7 +283,9 @@ class World:
         start = day + delay[back]
         self._followers.append(
             Edges.make(
-                keys[back], population[back], start,
+                keys[back],
+                population[back],
+                start,
                 _geometric_end(rng, start, UNFOLLOW_HAZARD[population[back]]),
             )
         )
@@ -286,7 +293,9 @@ class World:
     def edges(self, day: int) -> tuple[Edges, Edges]:
         """Follower and following intervals of everything drawn through `day`."""
         if day < 0:
-            raise ValueError(f"{self.handle}: the simulation starts at its epoch; day {day} is before it.")
+            raise ValueError(
+                f"{self.handle}: the simulation starts at its epoch; day {day} is before it."
+            )
         if self.drawn_through < 0:
             self._draw_initial()
             self.drawn_through = 0
@@ -347,10 +356,14 @@ def _profiles(world: World, keys: np.ndarray, population: np.ndarray, day: int) 
     tweet_growth = np.select([population == ORGANIC, population == INACTIVE], [3.0, 0.0], 1.0)
     epoch = datetime(2026, 1, 1)
     account_age_days = np.where(
-        population == BOT, 30 + 330 * u[5], np.where(population == CHURNER, 365 + 1460 * u[5], 365 + 5000 * u[5])
+        population == BOT,
+        30 + 330 * u[5],
+        np.where(population == CHURNER, 365 + 1460 * u[5], 365 + 5000 * u[5]),
     )
     created_at = np.datetime64(epoch) - (account_age_days * 86400).astype("timedelta64[s]")
-    default_avatar = np.where(population == BOT, u[1] < 0.8, np.where(population == INACTIVE, u[1] < 0.5, u[1] < 0.05))
+    default_avatar = np.where(
+        population == BOT, u[1] < 0.8, np.where(population == INACTIVE, u[1] < 0.5, u[1] < 0.05)
+    )
     bios = np.array(BIOS, dtype=object)
     description = np.where(
         (population == BOT) & (u[3] < 0.7), "", bios[(u[4] * len(BIOS)).astype(int) % len(BIOS)]
@@ -365,7 +378,9 @@ def _profiles(world: World, keys: np.ndarray, population: np.ndarray, day: int) 
             "created_at": pa.array(created_at.astype("datetime64[us]")),
             "followers_count": pa.array((base_followers + followers_growth * day).astype(np.int64)),
             "following_count": pa.array(
-                np.minimum(base_following + following_growth * day, 5000 + base_followers).astype(np.int64)
+                np.minimum(base_following + following_growth * day, 5000 + base_followers).astype(
+                    np.int64
+                )
             ),
             "tweet_count": pa.array((tweets + tweet_growth * day).astype(np.int64)),
             "default_avatar": pa.array(default_avatar),
@@ -417,9 +432,7 @@ class SimulatedSource:
         followers, following = world.edges(day)
         f_alive, g_alive = followers.alive(day), following.alive(day)
         f_keys, g_keys = followers.keys[f_alive], following.keys[g_alive]
-        seen_keys, first = np.unique(
-            np.concatenate([f_keys, g_keys]), return_index=True
-        )
+        seen_keys, first = np.unique(np.concatenate([f_keys, g_keys]), return_index=True)
         seen_population = np.concatenate(
             [followers.population[f_alive], following.population[g_alive]]
         )[first]
@@ -478,7 +491,9 @@ class SimulatedSource:
         rng = self.world._rng(day, 2)
         n = max(1, int(rng.poisson(p.tweets_per_day)))
         start = np.datetime64(self.epoch + timedelta(days=day), "ms")
-        moments = np.sort(start + rng.integers(6 * 3600_000, 22 * 3600_000, n).astype("timedelta64[ms]"))
+        moments = np.sort(
+            start + rng.integers(6 * 3600_000, 22 * 3600_000, n).astype("timedelta64[ms]")
+        )
         ids = _snowflake(moments, self.world.key, np.arange(n))
         question_at = int(rng.integers(0, n)) if rng.random() < 1 / p.question_every_days else -1
         tweets = []
@@ -506,12 +521,17 @@ class SimulatedSource:
                 ANSWER_PROB[followers.population[alive]] * world.persona.answer_scale
             )
             repliers = followers.keys[alive][answers]
-            outsiders = OUTSIDER_SPACE + (np.int64(tweet_day) << np.int64(16)) + np.arange(
-                int(rng.poisson(1.5)), dtype=np.int64
-            ) + np.int64((tweet.tweet_id & 0xFF) << 8)
+            outsiders = (
+                OUTSIDER_SPACE
+                + (np.int64(tweet_day) << np.int64(16))
+                + np.arange(int(rng.poisson(1.5)), dtype=np.int64)
+                + np.int64((tweet.tweet_id & 0xFF) << 8)
+            )
         else:
             organic = followers.keys[alive & (followers.population == ORGANIC)]
-            repliers = rng.choice(organic, size=min(len(organic), int(rng.poisson(0.4))), replace=False)
+            repliers = rng.choice(
+                organic, size=min(len(organic), int(rng.poisson(0.4))), replace=False
+            )
             outsiders = np.array([], np.int64)
         keys = np.concatenate([repliers, outsiders])
         # Most answers come within hours; a tail arrives after the 24-hour window.
@@ -523,7 +543,9 @@ class SimulatedSource:
         # A talks back in the thread to some of them; those replies are A's, not the audience's.
         talk_back = rng.random(len(keys)) < 0.3
         keys = np.concatenate([keys, np.full(int(talk_back.sum()), SELF_KEY, np.int64)])
-        latency = np.concatenate([latency, latency[talk_back] + rng.uniform(5, 60, int(talk_back.sum()))])
+        latency = np.concatenate(
+            [latency, latency[talk_back] + rng.uniform(5, 60, int(talk_back.sum()))]
+        )
         return {"keys": keys, "latency_min": latency}
 
     def extract_timeline(self, snapshot_date: date) -> TimelineBatch:
@@ -568,8 +590,10 @@ class SimulatedSource:
             merged = {k: np.concatenate([part[k] for part in reply_parts]) for k in reply_parts[0]}
         else:
             merged = {
-                "reply_id": np.array([], np.int64), "author_id": np.array([], np.int64),
-                "created_at": np.array([], "datetime64[us]"), "tweet_id": np.array([], np.int64),
+                "reply_id": np.array([], np.int64),
+                "author_id": np.array([], np.int64),
+                "created_at": np.array([], "datetime64[us]"),
+                "tweet_id": np.array([], np.int64),
             }
         conversation = _ids_as_strings(merged["tweet_id"])
         replies = pa.table(

@@ -1,0 +1,101 @@
+"""core.follow_edges on tiny hand-built snapshots; expected intervals are written by hand."""
+
+from datetime import date
+
+import pytest
+
+from pipeline import load, transform
+from pipeline.config import Account
+from pipeline.warehouse import connect
+from tests.helpers import land_lists
+
+ACCOUNT = Account(handle="tiny", persona="organic")
+ACCOUNT_ID = 1
+D = {n: date(2026, 3, n) for n in range(1, 8)}
+
+# Day 3 is a gap: its extract broke off half way (not complete) and must change nothing.
+SNAPSHOTS = {
+    D[1]: ([10, 11], [10]),
+    D[2]: ([10, 11, 12], [10]),
+    D[3]: ([10], [10]),
+    D[4]: ([10, 12], [10, 12]),
+    D[5]: ([10, 11, 12], [10, 12]),
+    D[6]: ([10, 11], [10]),
+}
+COMPLETE = {day: day != D[3] for day in SNAPSHOTS}
+
+EXPECTED = [
+    # user 10 follows throughout, and the account follows 10 throughout.
+    (10, "follower", D[1], None),
+    (10, "following", D[1], None),
+    # 11 unfollows during the gap: the unfollow is dated by the snapshot after it (day 4).
+    (11, "follower", D[1], D[4]),
+    # ... and re-follows on day 5: a new interval.
+    (11, "follower", D[5], None),
+    # 12 follows on day 2 and unfollows on day 6; the account follows 12 on days 4-5.
+    (12, "follower", D[2], D[6]),
+    (12, "following", D[4], D[6]),
+]
+
+
+def edges(con):
+    return con.execute(
+        "SELECT user_id, direction, valid_from, valid_to FROM core.follow_edges "
+        "WHERE account_id = ? ORDER BY user_id, direction, valid_from",
+        [ACCOUNT_ID],
+    ).fetchall()
+
+
+def load_days(con, settings, days, transform_each=True):
+    for day in days:
+        followers, following = SNAPSHOTS[day]
+        land_lists(settings, ACCOUNT, ACCOUNT_ID, day, followers, following, COMPLETE[day])
+        load.load_day(con, ACCOUNT, day, settings)
+        if transform_each:
+            transform.transform_account(con, ACCOUNT_ID, settings)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        [D[1], D[2], D[3], D[4], D[5], D[6]],
+        [D[6], D[2], D[4], D[1], D[5], D[3]],
+        [D[4], D[4], D[1], D[6], D[3], D[5], D[2], D[6]],
+    ],
+    ids=["in-order", "shuffled", "shuffled-with-reruns"],
+)
+def test_intervals_from_snapshots(settings, order):
+    con = connect(settings)
+    load_days(con, settings, order)
+    assert edges(con) == EXPECTED
+
+
+def test_gap_day_closes_nothing(settings):
+    con = connect(settings)
+    load_days(con, settings, [D[1], D[2], D[3]])
+    # The partial day 3 lost 11 and 12, but only complete snapshots count: all still current.
+    assert edges(con) == [
+        (10, "follower", D[1], None),
+        (10, "following", D[1], None),
+        (11, "follower", D[1], None),
+        (12, "follower", D[2], None),
+    ]
+
+
+def test_re_extracted_gap_day_is_then_used(settings):
+    con = connect(settings)
+    load_days(con, settings, [D[1], D[2], D[3], D[4]])
+    # Day 3 is fetched again, completely this time: 11 was already gone on day 3.
+    land_lists(settings, ACCOUNT, ACCOUNT_ID, D[3], [10, 12], [10], completed=True)
+    load.load_day(con, ACCOUNT, D[3], settings)
+    transform.transform_account(con, ACCOUNT_ID, settings)
+    assert (11, "follower", D[1], D[3]) in edges(con)
+
+
+def test_one_transform_after_many_loads_equals_rebuild(settings):
+    con = connect(settings)
+    load_days(con, settings, [D[5], D[1], D[6], D[2], D[4], D[3]], transform_each=False)
+    transform.transform_account(con, ACCOUNT_ID, settings)
+    incremental = edges(con)
+    transform.rebuild(con, settings)
+    assert incremental == edges(con) == EXPECTED
