@@ -14,8 +14,17 @@ $(BIN)/followback: pyproject.toml
 demo: $(BIN)/followback
 	$(BIN)/followback demo
 
-test: $(BIN)/followback
+test: $(BIN)/followback chromium
 	$(BIN)/pytest -q
+
+# tests/analysts/test_report.py renders the report in headless Chromium (Debian's packages).
+# apt-get runs only when it is missing; as root (CI) or through sudo.
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 lint: $(BIN)/followback
 	$(BIN)/ruff check pipeline dags tests
@@ -23,3 +32,14 @@ lint: $(BIN)/followback
 
 clean:
 	rm -rf data .pytest_cache
+
+# The docker-compose.yml topology run natively (no Docker engine needed), end to end; see
+# deploy/cluster_smoke.py. Not part of `make test`: .ci/run calls it afterwards. The outer timeout
+# is a backstop behind the script's own deadline and leaves it time to stop what it started.
+.PHONY: cluster-smoke
+cluster-smoke: $(VENV)/.cluster-installed
+	timeout --kill-after=60 600 $(BIN)/python -m deploy.cluster_smoke --deadline 540
+
+$(VENV)/.cluster-installed: pyproject.toml $(BIN)/followback
+	timeout 300 $(BIN)/pip install --quiet -e '.[dev,cluster]'
+	touch $@

@@ -39,10 +39,28 @@ class Settings:
     # A tracked account is flagged as churning its own following when it had at least this many
     # follow-then-unfollow episodes (without follow-back) in the last churn window.
     self_churn_min_episodes: int = 10
+    # Question detection: when false, only the tweets an account names under `questions:` count.
+    detect_questions: bool = True
     # Validation: how far a fetched list may differ from the count the source states, and how much
     # a follower list may shrink day over day before the day is quarantined.
     count_tolerance: float = 0.02
     max_daily_shrink: float = 0.10
+    # Raw tables keep every row of this many latest days (at least 1); older days keep only what
+    # the models need (pipeline/retention.py), so storage grows with changes, not with days.
+    raw_retention_days: int = 2
+    # X API (../shared/reference/x-api.md): estimated USD per resource read, pay-per-use 2026.
+    # "Owned" reads are the token owner's own followers, following and tweets.
+    x_price_user_read: float = 0.010
+    x_price_owned_read: float = 0.001
+    x_price_post_read: float = 0.005
+    # full_scan: incremental reads every page at least this often, even when no count says
+    # a follower left.
+    x_reconcile_every_days: int = 7
+    # A long scan writes its pages to the checkpoint this often, so a killed worker loses little.
+    x_checkpoint_every_pages: int = 50
+    # A 5xx or a dropped connection is retried in place this many times, backing off exponentially.
+    x_server_error_attempts: int = 3
+    x_server_error_backoff_seconds: float = 5.0
     # Simulation.
     seed: int = 42
     sim_epoch: str = "2026-01-01"
@@ -66,6 +84,9 @@ class Account:
     full_scan: str = "daily"
     # Tweet ids named explicitly: True = is a question, False = is not (overrides auto-detection).
     questions: dict[str, bool] = field(default_factory=dict)
+    # X API only: the bearer token's app belongs to this account, so its own lists and tweets are
+    # billed at the Owned Reads price.
+    owned: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,9 @@ def _parse_account(raw: dict) -> Account:
         raise ConfigError(
             f"Account {handle}: full_scan must be one of {FULL_SCAN_POLICIES}, not {full_scan!r}."
         )
+    owned = raw.get("owned", False)
+    if not isinstance(owned, bool):
+        raise ConfigError(f"Account {handle}: owned must be true or false, not {owned!r}.")
     questions = raw.get("questions") or {}
     if isinstance(questions, list):
         questions = {str(tweet_id): True for tweet_id in questions}
@@ -123,6 +147,7 @@ def _parse_account(raw: dict) -> Account:
         followers=raw.get("followers"),
         full_scan=full_scan,
         questions={str(k): bool(v) for k, v in questions.items()},
+        owned=owned,
     )
 
 

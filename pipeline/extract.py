@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 import pyarrow as pa
 
 from pipeline import landing
 from pipeline.config import Account, Settings
-from pipeline.sources import ListBatch, get_source
+from pipeline.sources import ListBatch, Source, Usage, get_source
 
 GRAPH_KINDS = ("followers", "following", "users")
 TIMELINE_KINDS = ("tweets", "replies")
@@ -30,9 +31,11 @@ def _write(settings: Settings, table: pa.Table, manifest: landing.Manifest) -> N
     landing.write_partition(settings.landing_dir, table, manifest, landing.SCHEMAS[manifest.kind])
 
 
-def extract_graph(account: Account, snapshot_date: date, settings: Settings) -> list[str]:
+def extract_graph(
+    account: Account, snapshot_date: date, settings: Settings, source: Source | None = None
+) -> list[str]:
     """Followers, following and the profiles that came with them. Returns the kinds written."""
-    batch = get_source(account, settings).extract_graph(snapshot_date)
+    batch = (source or get_source(account, settings)).extract_graph(snapshot_date)
     fetched_at = batch.fetched_at.isoformat()
     lists: dict[str, ListBatch] = {"followers": batch.followers, "following": batch.following}
     for kind, fetched in lists.items():
@@ -47,9 +50,8 @@ def extract_graph(account: Account, snapshot_date: date, settings: Settings) -> 
                 expected_count=fetched.expected_count,
                 completed=fetched.completed,
                 fetched_at=fetched_at,
-                requests=fetched.requests,
-                resources=fetched.resources,
                 details=fetched.details,
+                **asdict(fetched.usage),
             ),
         )
     _write(
@@ -72,9 +74,11 @@ def extract_graph(account: Account, snapshot_date: date, settings: Settings) -> 
     return written
 
 
-def extract_timeline(account: Account, snapshot_date: date, settings: Settings) -> list[str]:
+def extract_timeline(
+    account: Account, snapshot_date: date, settings: Settings, source: Source | None = None
+) -> list[str]:
     """The account's own tweets and the replies in their conversations."""
-    batch = get_source(account, settings).extract_timeline(snapshot_date)
+    batch = (source or get_source(account, settings)).extract_timeline(snapshot_date)
     fetched_at = batch.fetched_at.isoformat()
     for kind, table in (("tweets", batch.tweets), ("replies", batch.replies)):
         _write(
@@ -86,8 +90,8 @@ def extract_timeline(account: Account, snapshot_date: date, settings: Settings) 
                 snapshot_date,
                 kind,
                 fetched_at=fetched_at,
-                requests=batch.requests if kind == "tweets" else 0,
-                resources=batch.resources if kind == "tweets" else 0,
+                details=batch.details.get(kind, {}),
+                **asdict(batch.usage.get(kind, Usage())),
             ),
         )
     return list(TIMELINE_KINDS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -18,6 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 KINDS = ("followers", "following", "users", "tweets", "replies", "truth_users", "truth_episodes")
+# Inside a partition directory: the progress of an extract that has not finished yet.
+CHECKPOINT = "_checkpoint"
 
 
 @dataclass
@@ -85,6 +88,7 @@ def write_partition(
     _atomic_write(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     manifest.row_count = table.num_rows
     _atomic_write(manifest_file, lambda tmp: Path(tmp).write_text(json.dumps(asdict(manifest))))
+    shutil.rmtree(target.parent / CHECKPOINT, ignore_errors=True)
     return target
 
 
@@ -99,6 +103,60 @@ def read_manifest(
 
 def read_partition(landing_dir: Path, kind: str, account: str, snapshot_date: date) -> pd.DataFrame:
     return pd.read_parquet(data_path(landing_dir, kind, account, snapshot_date))
+
+
+def finished_dates(landing_dir: Path, kind: str, account: str) -> list[date]:
+    """The dates of an account's finished partitions of one kind, oldest first."""
+    root = Path(landing_dir) / kind / f"account={account}"
+    return sorted(
+        date.fromisoformat(path.parent.name.removeprefix("date="))
+        for path in root.glob("date=*/manifest.json")
+    )
+
+
+class Checkpoint:
+    """The pages of one unfinished paginated read, and the state to continue it from.
+
+    Pages are buffered and written as numbered Parquet chunks; `state.json` is written after the
+    chunks it counts, so a chunk left by an attempt that died before recording it is overwritten
+    by the next attempt, never read twice. Write nothing secret into the state.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        state_file = self.directory / "state.json"
+        self.state: dict = json.loads(state_file.read_text()) if state_file.exists() else {}
+        self._pending: list[pa.Table] = []
+
+    @property
+    def pending_pages(self) -> int:
+        return len(self._pending)
+
+    def add(self, page: pa.Table) -> None:
+        self._pending.append(page)
+
+    def flush(self) -> None:
+        """Write the buffered pages, then the state that makes them part of the checkpoint."""
+        chunks = self.state.get("chunks", 0)
+        if self._pending:
+            pages = pa.concat_tables(self._pending)
+            _atomic_write(
+                self.directory / f"chunk-{chunks:06d}.parquet",
+                lambda tmp: pq.write_table(pages, tmp, compression="zstd"),
+            )
+            chunks += 1
+            self._pending = []
+        self.state["chunks"] = chunks
+        state = json.dumps(self.state)
+        _atomic_write(self.directory / "state.json", lambda tmp: Path(tmp).write_text(state))
+
+    def pages(self) -> list[pa.Table]:
+        """Every page fetched so far, in fetch order: the checkpointed ones, then the buffer."""
+        stored = [
+            pq.read_table(self.directory / f"chunk-{i:06d}.parquet")
+            for i in range(self.state.get("chunks", 0))
+        ]
+        return stored + self._pending
 
 
 # Column types of every landing kind. Ids are numeric strings, as the X API sends them;

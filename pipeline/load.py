@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from pipeline import landing
+from pipeline import landing, retention
 from pipeline.config import Account, Settings
 from pipeline.warehouse import bind, transaction
 
@@ -33,9 +33,9 @@ _INSERTS = {
     "users": (
         "raw.users",
         "observed_on",
-        """SELECT $account_id, $snapshot_date, CAST(user_id AS BIGINT), username, created_at,
-                  followers_count, following_count, tweet_count, default_avatar, description,
-                  protected, verified, status
+        """SELECT $account_id, $snapshot_date, CAST(user_id AS BIGINT) AS user_id, username,
+                  created_at, followers_count, following_count, tweet_count, default_avatar,
+                  description, protected, verified, status
            FROM read_parquet($path)""",
     ),
     "tweets": (
@@ -76,6 +76,11 @@ class LoadResult:
     rows: dict[str, int]
 
 
+def users_select() -> str:
+    """The SELECT that reads one date's landing profiles as raw.users rows."""
+    return _INSERTS["users"][2]
+
+
 def finished_manifests(
     settings: Settings, account: Account, snapshot_date: date, kinds
 ) -> dict[str, landing.Manifest]:
@@ -98,7 +103,8 @@ def load_day(
     """Load every finished landing partition of (account, date) in one transaction.
 
     `statuses` lets validation mark a list 'quarantined' or 'incomplete': such a list is recorded
-    in meta.snapshots but its rows are not loaded, so it can never close an interval.
+    in meta.snapshots but its rows are not loaded, so it can never close an interval. No
+    quarantined batch is loaded, and one never replaces a batch already loaded complete.
     """
     manifests = finished_manifests(settings, account, snapshot_date, kinds)
     missing = [k for k in LIST_KINDS if k in kinds and k not in manifests]
@@ -117,15 +123,22 @@ def load_day(
     statuses = dict(statuses or {})
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     rows: dict[str, int] = {}
-    with transaction(con):
+    with (
+        transaction(con),
+        retention.restoring(con, account, account_id, snapshot_date, settings),
+    ):
         con.execute(
             "INSERT INTO meta.accounts VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE "
             "SET handle = excluded.handle, source = excluded.source",
             [account_id, account.handle, account.source],
         )
+        _store_question_overrides(con, account_id, account.questions)
         for kind, manifest in manifests.items():
             status = statuses.get(kind) or ("complete" if manifest.completed else "incomplete")
             statuses[kind] = status
+            if status == "quarantined" and _loaded_complete(con, account_id, snapshot_date, kind):
+                # A failed re-extract never replaces a batch that already loaded complete.
+                continue
             path = str(landing.data_path(settings.landing_dir, kind, account.handle, snapshot_date))
             params = {"account_id": account_id, "snapshot_date": snapshot_date}
             if kind == "truth_users":
@@ -145,7 +158,8 @@ def load_day(
                     f"AND {date_column} = $snapshot_date",
                     params,
                 )
-                if status == "complete" or kind not in LIST_KINDS:
+                # A quarantined batch never reaches the raw tables, nor an incomplete list.
+                if status == "complete" or (status == "incomplete" and kind not in LIST_KINDS):
                     insert = f"INSERT INTO {table} {select}"
                     con.execute(insert, bind(insert, {**params, "path": path}))
             rows[kind] = manifest.row_count
@@ -154,12 +168,14 @@ def load_day(
                 [account_id, snapshot_date, kind],
             )
             con.execute(
-                "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     account_id, snapshot_date, kind, manifest.source, manifest.row_count,
                     manifest.expected_count, status, _naive(manifest.extracted_at),
                     _naive(manifest.fetched_at), loaded_at, manifest.requests,
                     manifest.resources, manifest.cost_usd,
+                    # Sources without a scan policy read every page.
+                    manifest.details.get("scan", "full") if kind in LIST_KINDS else None,
                 ],
             )
         con.execute(
@@ -169,6 +185,34 @@ def load_day(
             [account_id, snapshot_date],
         )
     return LoadResult(account_id, snapshot_date, statuses, rows)
+
+
+def _loaded_complete(
+    con: duckdb.DuckDBPyConnection, account_id: int, snapshot_date: date, kind: str
+) -> bool:
+    return con.execute(
+        "SELECT count(*) > 0 FROM meta.snapshots WHERE account_id = ? AND snapshot_date = ? "
+        "AND kind = ? AND status = 'complete'",
+        [account_id, snapshot_date, kind],
+    ).fetchone()[0]
+
+
+def _store_question_overrides(
+    con: duckdb.DuckDBPyConnection, account_id: int, questions: dict[str, bool]
+) -> None:
+    """Record the tweets the accounts file names as questions (or not) for the question marts.
+
+    A tweet named before but no longer keeps a NULL row, so the marts know to recompute it.
+    """
+    con.execute(
+        "UPDATE meta.question_overrides SET is_question = NULL WHERE account_id = ?", [account_id]
+    )
+    for tweet_id, is_question in questions.items():
+        con.execute(
+            "INSERT INTO meta.question_overrides VALUES (?, ?, ?) "
+            "ON CONFLICT (account_id, tweet_id) DO UPDATE SET is_question = excluded.is_question",
+            [account_id, tweet_id, is_question],
+        )
 
 
 def _naive(timestamp: str | None) -> datetime | None:

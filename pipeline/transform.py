@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipeline import retention
 from pipeline.config import Settings
 from pipeline.warehouse import SQL_DIR, bind, transaction
 
@@ -165,6 +166,7 @@ def transform_account(
             con.execute(delete, bind(delete, parameters))
             con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM model_rows")
         con.execute("DROP TABLE IF EXISTS model_rows")
+        retention.compact(con, account_id, settings)
         con.execute("DELETE FROM meta.pending_transform WHERE account_id = ?", [account_id])
     return cutoff
 

@@ -96,6 +96,14 @@ CREATE TABLE IF NOT EXISTS meta.pending_transform (
 );
 COMMENT ON TABLE meta.pending_transform IS 'Per account, the earliest date loaded since the last transform: the transform rebuilds from there.';
 
+CREATE TABLE IF NOT EXISTS meta.question_overrides (
+    account_id BIGINT NOT NULL,
+    tweet_id VARCHAR NOT NULL,
+    is_question BOOLEAN,
+    PRIMARY KEY (account_id, tweet_id)
+);
+COMMENT ON TABLE meta.question_overrides IS 'Per account, the tweets the accounts file names under questions: (true = a question, false = not), written at each load. NULL = named before but no longer: auto-detection decides again, and the question marts recompute it.';
+
 CREATE TABLE IF NOT EXISTS truth.users (
     account_id BIGINT NOT NULL,
     user_id BIGINT NOT NULL,
@@ -119,3 +127,22 @@ CREATE TABLE IF NOT EXISTS core.follow_edges (
     valid_from DATE NOT NULL,
     valid_to DATE
 );
+
+-- How a followers/following list was read: 'full' = every page (a reconciled day),
+-- 'incremental' = the newest pages on top of the previous snapshot (full_scan: incremental).
+ALTER TABLE meta.snapshots ADD COLUMN IF NOT EXISTS scan VARCHAR;
+COMMENT ON COLUMN meta.snapshots.scan IS 'followers/following only: full = every page was read that day (a reconciled day: gains and losses are both observed); incremental = the newest pages were read on top of the previous snapshot, so the day can show new followers but never an unfollow (losses surface on the next full day). NULL for other kinds.';
+
+CREATE TABLE IF NOT EXISTS meta.validation_results (
+    suite VARCHAR NOT NULL,
+    batch VARCHAR NOT NULL,
+    account_id BIGINT NOT NULL,
+    snapshot_date DATE,
+    success BOOLEAN NOT NULL,
+    evaluated_expectations INTEGER NOT NULL,
+    failed_expectations JSON NOT NULL,
+    validated_at TIMESTAMP NOT NULL,
+    data_docs VARCHAR,
+    PRIMARY KEY (suite, batch, validated_at)
+);
+COMMENT ON TABLE meta.validation_results IS 'One row per validation run of a batch: a landing partition (suite = its kind), the cross-day guard of a list (suite cross_day_guard) or an account''s mart (suite mart_*; snapshot_date NULL). failed_expectations lists each failed expectation with its arguments and observed values; data_docs is the GX Data Docs page of the run. Every run is kept, so a quarantined day re-extracted later shows both.';

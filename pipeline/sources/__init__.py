@@ -8,7 +8,16 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from pipeline.config import Account, Settings
+from pipeline.config import Account, ConfigError, Settings
+
+
+@dataclass
+class Usage:
+    """What one read cost: requests made, resources (users or posts) returned, estimated USD."""
+
+    requests: int = 0
+    resources: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass
@@ -18,8 +27,7 @@ class ListBatch:
     user_ids: pa.Array
     expected_count: int | None
     completed: bool = True
-    requests: int = 0
-    resources: int = 0
+    usage: Usage = field(default_factory=Usage)
     details: dict = field(default_factory=dict)
 
 
@@ -41,8 +49,9 @@ class TimelineBatch:
     tweets: pa.Table
     replies: pa.Table
     fetched_at: datetime
-    requests: int = 0
-    resources: int = 0
+    # By landing kind ('tweets', 'replies').
+    usage: dict[str, Usage] = field(default_factory=dict)
+    details: dict[str, dict] = field(default_factory=dict)
 
 
 class Source(Protocol):
@@ -51,12 +60,28 @@ class Source(Protocol):
     def extract_timeline(self, snapshot_date: date) -> TimelineBatch: ...
 
 
+class SourceAccessError(RuntimeError):
+    """The source refused the credentials or the access tier: retrying cannot help."""
+
+
+class RateLimited(RuntimeError):
+    """The source's rate limit is spent until `reset_at`; progress so far is checkpointed."""
+
+    def __init__(self, message: str, reset_at: datetime):
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
 def get_source(account: Account, settings: Settings) -> Source:
     if account.source == "simulated":
         from pipeline.sources.simulated import SimulatedSource
 
         return SimulatedSource(account, settings)
-    raise NotImplementedError(
-        f"Account {account.handle}: source {account.source!r} is not available yet; "
-        "use source: simulated."
+    if account.source == "x_api":
+        from pipeline.sources.x_api import XApiSource
+
+        return XApiSource(account, settings)
+    raise ConfigError(
+        f"Account {account.handle}: source {account.source!r} has no daily extract; "
+        "load its archives with `followback import-archive PATH.zip`."
     )

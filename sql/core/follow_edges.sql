@@ -1,6 +1,8 @@
 -- model: core.follow_edges
 -- materialized: incremental
--- replace_where: valid_to IS NULL OR valid_to > $cutoff
+-- replace_where: valid_to > $cutoff OR valid_from > $cutoff
+--   OR (valid_to IS NULL AND EXISTS (SELECT 1 FROM model_rows WHERE model_rows.user_id =
+--   follow_edges.user_id AND model_rows.direction = follow_edges.direction))
 -- grain: one row per continuous interval of a relationship (account, user, direction)
 -- definition: A user is in a relationship from the first complete snapshot that shows them
 --   (valid_from) until the first later complete snapshot that does not (valid_to, exclusive;
@@ -16,9 +18,22 @@
 --
 -- Incremental: intervals that ended on or before $cutoff cannot change. Later ones are recomputed
 -- from each direction's last complete snapshot on or before $cutoff (the anchor); an interval
--- alive at the anchor keeps the valid_from it already had.
+-- alive at the anchor keeps the valid_from it already had. Only what changes is rewritten: an
+-- open interval alive at the anchor, of a user in every snapshot since, is left as it is (the
+-- SELECT returns no row for that user, and replace_where keeps open intervals of such users;
+-- model_rows is the runner's table of the SELECT's rows). So a big account's daily run writes
+-- that day's changes, not all of its followers.
+--
+-- Where a list comes from: core.follow_edges already holds every list it was built from (the
+-- list of a complete snapshot date is exactly the intervals alive on it), so the anchor, and any
+-- later list that raw retention has dropped, is read back from here. Lists loaded since the last
+-- transform are always in raw (retention drops only transformed dates); an empty list has no raw
+-- rows but a member_count of 0.
+--
+-- Speed: a presence count per user finds the few whose rows change; only they go through the
+-- gaps-and-islands window.
 WITH list_snapshots AS (
-    SELECT direction, snapshot_date
+    SELECT direction, snapshot_date, member_count
     FROM staging.stg_list_snapshots
     WHERE account_id = $account_id
 ),
@@ -30,42 +45,97 @@ anchors AS (
     GROUP BY direction
 ),
 
+raw_list_dates AS (
+    SELECT DISTINCT 'follower' AS direction, snapshot_date
+    FROM raw.follower_snapshot
+    WHERE account_id = $account_id AND snapshot_date > $cutoff
+    UNION ALL
+    SELECT DISTINCT 'following' AS direction, snapshot_date
+    FROM raw.following_snapshot
+    WHERE account_id = $account_id AND snapshot_date > $cutoff
+),
+
 snapshots_in_scope AS (
     SELECT
         list_snapshots.direction,
         list_snapshots.snapshot_date,
-        anchors.anchor_date,
         row_number() OVER (
             PARTITION BY list_snapshots.direction ORDER BY list_snapshots.snapshot_date
-        ) AS snapshot_index
+        ) AS snapshot_index,
+        list_snapshots.snapshot_date > $cutoff
+        AND (raw_list_dates.snapshot_date IS NOT NULL OR list_snapshots.member_count = 0)
+            AS from_raw
     FROM list_snapshots
     LEFT JOIN anchors ON anchors.direction = list_snapshots.direction
+    LEFT JOIN raw_list_dates
+        ON raw_list_dates.direction = list_snapshots.direction
+        AND raw_list_dates.snapshot_date = list_snapshots.snapshot_date
     WHERE anchors.anchor_date IS NULL OR list_snapshots.snapshot_date >= anchors.anchor_date
 ),
 
-members AS (
-    SELECT 'follower' AS direction, snapshot_date, user_id
-    FROM raw.follower_snapshot
+edges_in_scope AS (
+    SELECT direction, user_id, valid_from, valid_to
+    FROM core.follow_edges
     WHERE account_id = $account_id
-    UNION ALL
-    SELECT 'following' AS direction, snapshot_date, user_id
-    FROM raw.following_snapshot
-    WHERE account_id = $account_id
+      AND (valid_to IS NULL OR valid_to > (SELECT min(snapshot_date) FROM snapshots_in_scope))
 ),
 
-presence AS (
+-- One row per user and snapshot that shows them. carried_from: at the first snapshot in scope,
+-- the valid_from that the user's interval already has in core.
+members AS MATERIALIZED (
+    SELECT 'follower' AS direction, snapshots.snapshot_index, lists.user_id,
+        CAST(NULL AS DATE) AS carried_from
+    FROM raw.follower_snapshot AS lists
+    INNER JOIN snapshots_in_scope AS snapshots
+        ON snapshots.direction = 'follower'
+        AND snapshots.snapshot_date = lists.snapshot_date
+        AND snapshots.from_raw
+    WHERE lists.account_id = $account_id AND lists.snapshot_date > $cutoff
+    UNION ALL
+    SELECT 'following' AS direction, snapshots.snapshot_index, lists.user_id,
+        CAST(NULL AS DATE) AS carried_from
+    FROM raw.following_snapshot AS lists
+    INNER JOIN snapshots_in_scope AS snapshots
+        ON snapshots.direction = 'following'
+        AND snapshots.snapshot_date = lists.snapshot_date
+        AND snapshots.from_raw
+    WHERE lists.account_id = $account_id AND lists.snapshot_date > $cutoff
+    UNION ALL
+    SELECT edges.direction, snapshots.snapshot_index, edges.user_id,
+        CASE WHEN snapshots.snapshot_index = 1 THEN edges.valid_from END AS carried_from
+    FROM edges_in_scope AS edges
+    INNER JOIN snapshots_in_scope AS snapshots
+        ON snapshots.direction = edges.direction
+        AND NOT snapshots.from_raw
+        AND edges.valid_from <= snapshots.snapshot_date
+        AND (edges.valid_to IS NULL OR edges.valid_to > snapshots.snapshot_date)
+),
+
+scope AS (
     SELECT
-        members.direction,
-        members.user_id,
-        snapshots_in_scope.snapshot_index,
-        snapshots_in_scope.snapshot_index - row_number() OVER (
-            PARTITION BY members.direction, members.user_id
-            ORDER BY snapshots_in_scope.snapshot_index
-        ) AS island
-    FROM members
-    INNER JOIN snapshots_in_scope
-        ON snapshots_in_scope.direction = members.direction
-        AND snapshots_in_scope.snapshot_date = members.snapshot_date
+        direction,
+        max(snapshot_index) AS snapshots,
+        bool_or(snapshot_date <= $cutoff) AS anchored
+    FROM snapshots_in_scope
+    GROUP BY direction
+),
+
+-- The users whose rows can change: missing from a snapshot in scope, or in a direction without an
+-- anchor, or with an interval in core that starts or ends after $cutoff. Everyone else has been
+-- in every snapshot since the anchor, and their open interval stays as it is.
+changed_users AS (
+    SELECT presence.direction, presence.user_id
+    FROM (
+        SELECT direction, user_id, count(*) AS snapshots
+        FROM members
+        GROUP BY direction, user_id
+    ) AS presence
+    INNER JOIN scope ON scope.direction = presence.direction
+    WHERE presence.snapshots < scope.snapshots OR NOT scope.anchored
+    UNION
+    SELECT direction, user_id
+    FROM edges_in_scope
+    WHERE valid_from > $cutoff OR valid_to > $cutoff
 ),
 
 runs AS (
@@ -73,28 +143,27 @@ runs AS (
         direction,
         user_id,
         min(snapshot_index) AS first_index,
-        max(snapshot_index) AS last_index
-    FROM presence
+        max(snapshot_index) AS last_index,
+        min(carried_from) AS carried_from
+    FROM (
+        SELECT
+            members.*,
+            members.snapshot_index - row_number() OVER (
+                PARTITION BY members.direction, members.user_id ORDER BY members.snapshot_index
+            ) AS island
+        FROM members
+        SEMI JOIN changed_users
+            ON changed_users.direction = members.direction
+            AND changed_users.user_id = members.user_id
+    )
     GROUP BY direction, user_id, island
-),
-
-intervals_alive_at_cutoff AS (
-    SELECT direction, user_id, valid_from
-    FROM core.follow_edges
-    WHERE account_id = $account_id
-      AND valid_from <= $cutoff
-      AND (valid_to IS NULL OR valid_to > $cutoff)
 )
 
 SELECT
     CAST($account_id AS BIGINT) AS account_id,
     runs.user_id,
     runs.direction,
-    CASE
-        WHEN runs.first_index = 1 AND first_snapshot.anchor_date IS NOT NULL
-            THEN coalesce(intervals_alive_at_cutoff.valid_from, first_snapshot.snapshot_date)
-        ELSE first_snapshot.snapshot_date
-    END AS valid_from,
+    coalesce(runs.carried_from, first_snapshot.snapshot_date) AS valid_from,
     next_snapshot.snapshot_date AS valid_to
 FROM runs
 INNER JOIN snapshots_in_scope AS first_snapshot
@@ -103,6 +172,3 @@ INNER JOIN snapshots_in_scope AS first_snapshot
 LEFT JOIN snapshots_in_scope AS next_snapshot
     ON next_snapshot.direction = runs.direction
     AND next_snapshot.snapshot_index = runs.last_index + 1
-LEFT JOIN intervals_alive_at_cutoff
-    ON intervals_alive_at_cutoff.direction = runs.direction
-    AND intervals_alive_at_cutoff.user_id = runs.user_id

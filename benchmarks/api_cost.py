@@ -1,0 +1,169 @@
+"""What following an account costs on the X API, and what our code adds to each page read.
+
+The cost model mirrors how pipeline/sources/x_api.py reads a list (../shared/reference/x-api.md
+for pages, rate limits and prices):
+
+- full scan: every page of 1,000 users, plus one profile lookup (which states the count);
+- incremental: the newest pages until one holds only known users, on top of the previous list;
+  a full scan instead when the last one is `x_reconcile_every_days` old, and, as x_api.py does
+  today, whenever the stated count is below the known and new users (someone left).
+
+With losses of `loss_rate` a day, a day with no loss at all has probability exp(-loss_rate * N);
+the share of full-scan days follows from a chain over the days since the last full scan.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pipeline.config import Account, default_settings
+from pipeline.sources import x_api
+
+PAGE = x_api.LIST_PAGE_SIZE
+# The rate-limit ceiling of the followers endpoint: 300 pages per 15 minutes per token.
+SECONDS_PER_PAGE_AT_CEILING = 15 * 60 / 300
+
+
+@dataclass(frozen=True)
+class DailyCost:
+    requests: float
+    resources: float
+    full_scan_share: float
+
+    def usd(self, price: float) -> float:
+        return self.resources * price
+
+
+def full_scan_share(followers: int, loss_rate: float, every_days: int, on_loss: bool) -> float:
+    """Long-run share of days that read every page."""
+    quiet = math.exp(-loss_rate * followers) if on_loss else 1.0
+    # P(k days since the last full scan) is proportional to quiet**k, for k < every_days.
+    weights = [quiet**k for k in range(every_days)]
+    return weights[0] / sum(weights)
+
+
+def daily_cost(
+    followers: int,
+    policy: str,
+    loss_rate: float = 0.001,
+    gain_rate: float = 0.002,
+    every_days: int = 7,
+    reconcile_on_loss: bool = True,
+) -> DailyCost:
+    """Expected requests and resources (users returned, the profile included) a day."""
+    pages = max(1, math.ceil(followers / PAGE))
+    full = DailyCost(pages + 1, followers + 1, 1.0)
+    if policy == "daily":
+        return full
+    # The new users are on the first pages; the first page without any stops the read.
+    newest = min(pages, math.ceil(gain_rate * followers / PAGE) + 1)
+    share = full_scan_share(followers, loss_rate, every_days, reconcile_on_loss)
+    incremental = (newest + 1, min(followers, newest * PAGE) + 1)
+    return DailyCost(
+        share * full.requests + (1 - share) * incremental[0],
+        share * full.resources + (1 - share) * incremental[1],
+        share,
+    )
+
+
+class _FakeClient:
+    """Serves the same page of 1,000 followers as JSON text, decoded per request as tweepy does."""
+
+    def __init__(self, page_text: str, pages: int):
+        self.page_text = page_text
+        self.pages = pages
+
+    def get_users_followers(self, account_id, max_results, user_fields, pagination_token=None):
+        served = int(pagination_token or 0) + 1
+        response = json.loads(self.page_text)
+        offset = served * PAGE
+        for i, user in enumerate(response["data"]):
+            user["id"] = str(10**15 + offset + i)
+        response["meta"]["next_token"] = str(served) if served < self.pages else None
+        return response
+
+    get_users_following = get_users_followers
+
+
+def _page_text() -> str:
+    """A page of 1,000 users with every field the source asks for (reference doc shapes)."""
+    users = [
+        {
+            "id": str(10**15 + i),
+            "name": f"User {i}",
+            "username": f"user{i}",
+            "created_at": "2019-05-01T08:00:00.000Z",
+            "description": "Reads a lot. Opinions my own.",
+            "protected": False,
+            "verified": False,
+            "profile_image_url": f"https://pbs.twimg.com/profile_images/{i}/x_normal.jpg",
+            "public_metrics": {
+                "followers_count": 320 + i,
+                "following_count": 280,
+                "tweet_count": 5000,
+                "listed_count": 2,
+                "like_count": 900,
+                "media_count": 40,
+            },
+        }
+        for i in range(PAGE)
+    ]
+    return json.dumps({"data": users, "meta": {"result_count": PAGE, "next_token": "1"}})
+
+
+def page_processing(pages: int = 300) -> dict:
+    """Seconds our code spends per page of a full followers read (JSON decode, Arrow rows,
+    checkpoints, the final de-duplication), against the rate limit's 3 seconds per page."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = default_settings(data_dir=Path(tmp), db_path=Path(tmp) / "unused.duckdb")
+        os.environ.setdefault(x_api.TOKEN_ENV, "benchmark-no-requests")
+        source = x_api.XApiSource(Account(handle="bench_pages", source="x_api"), settings)
+        source.client = _FakeClient(_page_text(), pages)
+        stream = source._stream("followers", date(2026, 1, 1))
+        started = time.perf_counter()
+        batch, _ = source._read_list("followers", date(2026, 1, 1), "1", pages * PAGE, stream)
+        seconds = time.perf_counter() - started
+    per_page = seconds / pages
+    return {
+        "pages": pages,
+        "users": len(batch.user_ids),
+        "seconds": seconds,
+        "seconds_per_page": per_page,
+        "share_of_rate_limit_budget": per_page / SECONDS_PER_PAGE_AT_CEILING,
+    }
+
+
+def cost_table(accounts: dict[str, int], settings=None) -> list[dict]:
+    """Per account and policy: requests, resources and USD a day (user and owned prices)."""
+    settings = settings or default_settings()
+    rows = []
+    for name, followers in accounts.items():
+        for policy, on_loss in (("daily", True), ("incremental", True), ("incremental", False)):
+            cost = daily_cost(
+                followers,
+                policy,
+                every_days=settings.x_reconcile_every_days,
+                reconcile_on_loss=on_loss,
+            )
+            rows.append(
+                {
+                    "account": name,
+                    "followers": followers,
+                    "policy": policy
+                    if on_loss or policy == "daily"
+                    else "incremental, weekly reconcile only",
+                    "full_scan_share": cost.full_scan_share,
+                    "requests": cost.requests,
+                    "resources": cost.resources,
+                    "usd": cost.usd(settings.x_price_user_read),
+                    "usd_owned": cost.usd(settings.x_price_owned_read),
+                }
+            )
+    return rows

@@ -1,0 +1,304 @@
+"""Retention of the raw tables: full detail for recent days, and beyond that only what is needed.
+
+A big account's raw tables would otherwise grow with followers x days: every day loads its whole
+followers list and a profile per user. So, per account, the raw tables keep every row of the last
+`raw_retention_days` days (counted back from the latest loaded date), and of older days:
+
+- raw.follower_snapshot / raw.following_snapshot: nothing. core.follow_edges holds every list
+  exactly (the list of a complete snapshot date is the intervals alive on it), and the
+  follow_edges model reads a dropped list back from there.
+- raw.users: each user's latest observation, and every observation made while the user was in a
+  follow that lasted (or may still last) at most churn_window_days: the profiles mart.churners
+  reads. Other observations are dropped.
+
+`compact` applies this after each transform, when core.follow_edges agrees with every loaded
+date. A rerun or an out-of-order backfill can change follows long gone, so `restoring` first
+re-reads, from the landing Parquet, the profiles its changes make needed again. So the tables
+depend only on what was loaded, never on the order: the same as one in-order run.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import duckdb
+
+from pipeline import landing
+from pipeline.config import Account, Settings
+from pipeline.warehouse import bind
+
+# Follows that mart.churners may read profiles of: short ones (at most churn_window_days), and
+# open ones that could still end short at the next snapshot. A follow already in the first
+# snapshot has no known start, so it is never a churn episode.
+_SHORT_FOLLOWS = """
+    SELECT user_id, valid_from, valid_to FROM core.follow_edges
+    WHERE account_id = $account_id
+      AND direction = 'follower'
+      AND valid_from > $first_snapshot
+      AND coalesce(valid_to, $next_snapshot) - valid_from <= $churn_window_days
+"""
+
+# Two passes, so that no join is built over every old row more than once: first the bulk (users
+# seen again on the window's first day and in no short follow), then the few rows left.
+_COMPACT_USERS = (
+    f"""
+DELETE FROM raw.users
+WHERE account_id = $account_id
+  AND observed_on <= $horizon
+  AND user_id IN (
+      SELECT user_id FROM raw.users
+      WHERE account_id = $account_id AND observed_on = $first_kept)
+  AND user_id NOT IN (SELECT user_id FROM ({_SHORT_FOLLOWS}))
+""",
+    f"""
+DELETE FROM raw.users AS old
+USING (
+    SELECT user_id, max(observed_on) AS latest
+    FROM raw.users
+    WHERE account_id = $account_id
+      AND user_id IN (
+          SELECT user_id FROM raw.users
+          WHERE account_id = $account_id AND observed_on <= $horizon)
+    GROUP BY user_id
+) AS seen
+WHERE old.account_id = $account_id
+  AND old.observed_on <= $horizon
+  AND seen.user_id = old.user_id
+  AND old.observed_on < seen.latest
+  AND NOT EXISTS (
+      SELECT 1 FROM ({_SHORT_FOLLOWS}) AS follow
+      WHERE follow.user_id = old.user_id
+        AND follow.valid_from <= old.observed_on
+        AND (follow.valid_to IS NULL OR follow.valid_to > old.observed_on))
+""",
+)
+
+
+def horizon(con: duckdb.DuckDBPyConnection, account_id: int, settings: Settings) -> date | None:
+    """The last date outside the retention window (None when nothing is loaded)."""
+    latest = con.execute(
+        "SELECT max(snapshot_date) FROM meta.snapshots WHERE account_id = ?", [account_id]
+    ).fetchone()[0]
+    return latest - timedelta(days=settings.raw_retention_days) if latest else None
+
+
+def compact(con: duckdb.DuckDBPyConnection, account_id: int, settings: Settings) -> None:
+    """Drop the account's raw rows older than the retention window that nothing needs."""
+    last_outside = horizon(con, account_id, settings)
+    if last_outside is None:
+        return
+    for table in ("raw.follower_snapshot", "raw.following_snapshot"):
+        con.execute(
+            f"DELETE FROM {table} WHERE account_id = ? AND snapshot_date <= ?",
+            [account_id, last_outside],
+        )
+    first_followers, latest_followers = _followers_snapshots(con, account_id)
+    first_kept = con.execute(
+        "SELECT min(snapshot_date) FROM meta.snapshots "
+        "WHERE account_id = ? AND kind = 'users' AND snapshot_date > ?",
+        [account_id, last_outside],
+    ).fetchone()[0]
+    parameters = {
+        "account_id": account_id,
+        "horizon": last_outside,
+        "first_kept": first_kept,
+        "first_snapshot": first_followers or last_outside,
+        "next_snapshot": (latest_followers or last_outside) + timedelta(days=1),
+        "churn_window_days": settings.churn_window_days,
+    }
+    for statement in _COMPACT_USERS:
+        con.execute(statement, bind(statement, parameters))
+
+
+@contextmanager
+def restoring(
+    con: duckdb.DuckDBPyConnection,
+    account: Account,
+    account_id: int,
+    snapshot_date: date,
+    settings: Settings,
+):
+    """Around a load: when it replaces or backfills a date, restore the profiles it makes needed.
+
+    Two kinds, both read back from the landing Parquet where compaction dropped them:
+    - Follows near the date can change, and a follow that turns out short needs its profiles.
+      Affected: the users whose follower presence on the date changes, the users whose follows
+      began or ended on it, and, when the date becomes the first snapshot, those whose follows
+      began on the former first one (they get a known start); their observations from
+      churn_window_days before the date to churn_window_days after the next complete followers
+      snapshot.
+    - A user the date no longer shows, whose latest observation it was: their previous one.
+    An in-order load changes no past follow, so it skips all of this.
+    """
+    latest = con.execute(
+        "SELECT max(snapshot_date) FROM meta.snapshots WHERE account_id = ?", [account_id]
+    ).fetchone()[0]
+    replacing = latest is not None and snapshot_date <= latest
+    if replacing:
+        was_complete = _followers_complete(con, account_id, snapshot_date)
+        first_before = _followers_snapshots(con, account_id)[0]
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE observed_before AS "
+            "SELECT user_id FROM raw.users WHERE account_id = ? AND observed_on = ?",
+            [account_id, snapshot_date],
+        )
+    yield
+    if not replacing:
+        return
+    last_outside = horizon(con, account_id, settings)
+    _restore_near_changes(
+        con, account, account_id, snapshot_date, settings, last_outside, was_complete, first_before
+    )
+    _restore_latest(con, account, account_id, snapshot_date, settings, last_outside)
+    con.execute("DROP TABLE observed_before")
+
+
+def _followers_snapshots(
+    con: duckdb.DuckDBPyConnection, account_id: int
+) -> tuple[date | None, date | None]:
+    """The first and the latest complete followers snapshot dates."""
+    return con.execute(
+        "SELECT min(snapshot_date), max(snapshot_date) FROM meta.snapshots "
+        "WHERE account_id = ? AND kind = 'followers' AND status = 'complete'",
+        [account_id],
+    ).fetchone()
+
+
+def _followers_complete(con: duckdb.DuckDBPyConnection, account_id: int, day: date) -> bool:
+    return (
+        con.execute(
+            "SELECT count(*) FROM meta.snapshots WHERE account_id = ? AND kind = 'followers' "
+            "AND status = 'complete' AND snapshot_date = ?",
+            [account_id, day],
+        ).fetchone()[0]
+        > 0
+    )
+
+
+def _insert_observations(
+    con: duckdb.DuckDBPyConnection,
+    account: Account,
+    account_id: int,
+    observed_on: date,
+    settings: Settings,
+    users: str,
+) -> None:
+    """Insert the date's landing profiles of the users in temp table `users` that raw lacks."""
+    from pipeline.load import users_select
+
+    path = landing.data_path(settings.landing_dir, "users", account.handle, observed_on)
+    con.execute(
+        f"""INSERT INTO raw.users
+            SELECT * FROM ({users_select()}) AS landed
+            WHERE landed.user_id IN (SELECT user_id FROM {users})
+              AND landed.user_id NOT IN (
+                  SELECT user_id FROM raw.users
+                  WHERE account_id = $account_id AND observed_on = $snapshot_date)""",
+        {"account_id": account_id, "snapshot_date": observed_on, "path": str(path)},
+    )
+
+
+def _users_dates(
+    con: duckdb.DuckDBPyConnection, account_id: int, first: date, last: date
+) -> list[date]:
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT snapshot_date FROM meta.snapshots WHERE account_id = ? AND kind = 'users' "
+            "AND snapshot_date BETWEEN ? AND ? ORDER BY snapshot_date",
+            [account_id, first, last],
+        ).fetchall()
+    ]
+
+
+def _restore_near_changes(
+    con: duckdb.DuckDBPyConnection,
+    account: Account,
+    account_id: int,
+    snapshot_date: date,
+    settings: Settings,
+    last_outside: date,
+    was_complete: bool,
+    first_before: date | None,
+) -> None:
+    window = timedelta(days=settings.churn_window_days)
+    next_snapshot = con.execute(
+        "SELECT coalesce(min(snapshot_date), ?) FROM meta.snapshots WHERE account_id = ? "
+        "AND kind = 'followers' AND status = 'complete' AND snapshot_date > ?",
+        [snapshot_date, account_id, snapshot_date],
+    ).fetchone()[0]
+    dates = [
+        day
+        for day in _users_dates(
+            con, account_id, snapshot_date - window, min(next_snapshot + window, last_outside)
+        )
+        if day != snapshot_date
+    ]
+    if not dates:
+        return
+    # core.follow_edges has not seen this load yet: its presence on the date against the list
+    # loaded now. A date that stops being a complete snapshot changes the follows it bounded.
+    complete = _followers_complete(con, account_id, snapshot_date)
+    changes = ["SELECT user_id FROM listed EXCEPT SELECT user_id FROM alive"]
+    if complete:
+        changes.append("SELECT user_id FROM alive EXCEPT SELECT user_id FROM listed")
+        if first_before and snapshot_date < first_before:
+            changes.append("SELECT user_id FROM follows WHERE valid_from = $first_before")
+    elif was_complete:
+        changes.append("SELECT user_id FROM follows WHERE valid_from = $day OR valid_to = $day")
+    affected = f"""
+        CREATE OR REPLACE TEMP TABLE affected_users AS
+        WITH listed AS (
+            SELECT user_id FROM raw.follower_snapshot
+            WHERE account_id = $account_id AND snapshot_date = $day
+        ),
+        follows AS (
+            SELECT user_id, valid_from, valid_to FROM core.follow_edges
+            WHERE account_id = $account_id AND direction = 'follower'
+        ),
+        alive AS (
+            SELECT user_id FROM follows
+            WHERE valid_from <= $day AND (valid_to IS NULL OR valid_to > $day)
+        )
+        {" UNION ".join(f"({change})" for change in changes)}"""
+    con.execute(
+        affected,
+        bind(
+            affected,
+            {"account_id": account_id, "day": snapshot_date, "first_before": first_before},
+        ),
+    )
+    if con.execute("SELECT count(*) FROM affected_users").fetchone()[0]:
+        for day in dates:
+            _insert_observations(con, account, account_id, day, settings, "affected_users")
+    con.execute("DROP TABLE affected_users")
+
+
+def _restore_latest(
+    con: duckdb.DuckDBPyConnection,
+    account: Account,
+    account_id: int,
+    snapshot_date: date,
+    settings: Settings,
+    last_outside: date,
+) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE unseen_users AS
+           SELECT user_id FROM observed_before
+           EXCEPT
+           SELECT user_id FROM raw.users WHERE account_id = ? AND observed_on >= ?""",
+        [account_id, snapshot_date],
+    )
+    earlier = _users_dates(con, account_id, date.min, snapshot_date - timedelta(days=1))
+    for day in reversed(earlier):
+        if not con.execute("SELECT count(*) FROM unseen_users").fetchone()[0]:
+            break
+        if day <= last_outside:
+            _insert_observations(con, account, account_id, day, settings, "unseen_users")
+        con.execute(
+            "DELETE FROM unseen_users WHERE user_id IN "
+            "(SELECT user_id FROM raw.users WHERE account_id = ? AND observed_on = ?)",
+            [account_id, day],
+        )
+    con.execute("DROP TABLE unseen_users")

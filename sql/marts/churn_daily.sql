@@ -1,0 +1,86 @@
+-- model: mart.churn_daily
+-- materialized: incremental
+-- replace_where: snapshot_date > $cutoff
+-- grain: one row per account and complete followers snapshot date, from the second one on
+-- definition: Follower churn between consecutive complete snapshots only. With prev the previous
+--   complete followers snapshot: followers_start = |F_prev|, gained = |F_d \ F_prev|, lost =
+--   |F_prev \ F_d|, net = gained - lost, churn_rate = lost / followers_start, gap_days = d - prev.
+--   A day without a complete snapshot is a gap: it gets no row, and whatever changed across it is
+--   attributed to the next complete snapshot, whose gap_days says how many days the interval
+--   spans. Nobody is counted as lost because a list was missing or incomplete.
+-- column account_id: The tracked account's X id.
+-- column snapshot_date: The complete followers snapshot date d.
+-- column previous_snapshot_date: The previous complete followers snapshot date (prev).
+-- column gap_days: d - prev: 1 on a normal day, more when the interval spans a gap.
+-- column followers_start: |F_prev|: followers at the previous complete snapshot.
+-- column followers_end: |F_d|: followers at this snapshot.
+-- column gained: |F_d \ F_prev|: followers present now and absent at prev.
+-- column lost: |F_prev \ F_d|: followers present at prev and absent now.
+-- column net: gained - lost.
+-- column churn_rate: lost / followers_start over the interval (not per day; NULL when
+--   followers_start is 0).
+--
+-- gained = follower intervals starting on d, lost = intervals ending on d (core.follow_edges dates
+-- both by complete snapshots). Follower counts are running totals of those, so a run costs
+-- O(intervals). Rows on or before $cutoff cannot change.
+WITH follower_snapshots AS (
+    SELECT
+        snapshot_date,
+        lag(snapshot_date) OVER (ORDER BY snapshot_date) AS previous_snapshot_date
+    FROM staging.stg_list_snapshots
+    WHERE account_id = $account_id AND direction = 'follower'
+),
+
+report_dates AS (
+    SELECT snapshot_date, previous_snapshot_date
+    FROM follower_snapshots
+    WHERE snapshot_date > $cutoff AND previous_snapshot_date IS NOT NULL
+),
+
+follower_intervals AS (
+    SELECT valid_from, valid_to
+    FROM core.follow_edges
+    WHERE account_id = $account_id AND direction = 'follower'
+),
+
+interval_bounds AS (
+    SELECT valid_from AS change_date, 1 AS started, 0 AS ended
+    FROM follower_intervals
+    UNION ALL
+    SELECT valid_to AS change_date, 0 AS started, 1 AS ended
+    FROM follower_intervals
+    WHERE valid_to IS NOT NULL
+),
+
+daily_changes AS (
+    SELECT change_date, sum(started) AS started, sum(ended) AS ended
+    FROM interval_bounds
+    GROUP BY change_date
+),
+
+daily_counts AS (
+    SELECT
+        report_dates.snapshot_date,
+        report_dates.previous_snapshot_date,
+        coalesce(sum(daily_changes.started - daily_changes.ended), 0) AS followers_end,
+        coalesce(sum(daily_changes.started) FILTER (
+            WHERE daily_changes.change_date = report_dates.snapshot_date), 0) AS gained,
+        coalesce(sum(daily_changes.ended) FILTER (
+            WHERE daily_changes.change_date = report_dates.snapshot_date), 0) AS lost
+    FROM report_dates
+    LEFT JOIN daily_changes ON daily_changes.change_date <= report_dates.snapshot_date
+    GROUP BY report_dates.snapshot_date, report_dates.previous_snapshot_date
+)
+
+SELECT
+    CAST($account_id AS BIGINT) AS account_id,
+    snapshot_date,
+    previous_snapshot_date,
+    CAST(snapshot_date - previous_snapshot_date AS INTEGER) AS gap_days,
+    CAST(followers_end - gained + lost AS BIGINT) AS followers_start,
+    CAST(followers_end AS BIGINT) AS followers_end,
+    CAST(gained AS BIGINT) AS gained,
+    CAST(lost AS BIGINT) AS lost,
+    CAST(gained - lost AS BIGINT) AS net,
+    CAST(lost / nullif(followers_end - gained + lost, 0) AS DOUBLE) AS churn_rate
+FROM daily_counts

@@ -1,0 +1,140 @@
+-- model: mart.follow_back_events
+-- materialized: incremental
+-- replace_where: initiated_on > $cutoff OR reciprocated_on IS NULL OR reciprocated_on > $cutoff
+--   OR initiated_on + $followback_window_days > (
+--   SELECT least(
+--   coalesce(max(snapshot_date) FILTER (WHERE direction = 'follower'), DATE '1970-01-01'),
+--   coalesce(max(snapshot_date) FILTER (WHERE direction = 'following'), DATE '1970-01-01'))
+--   FROM staging.stg_list_snapshots WHERE account_id = $account_id AND snapshot_date <= $cutoff)
+-- grain: one row per new relationship: a follow edge (the user follows the account, or the
+--   account follows the user) that appears while the reverse edge does not exist
+-- definition: initiated_by = 'them' when the user followed first, 'us' when the account did,
+--   'same_day' when both edges appear in the same snapshot. initiated_on is the first complete
+--   snapshot showing the new edge; reciprocated_on the first complete snapshot showing the reverse
+--   edge while the first still holds (NULL if never: following back someone who has already
+--   left is a new relationship, not a follow-back); latency_days = reciprocated_on -
+--   initiated_on (resolution: one snapshot interval). window_closed = a complete snapshot of the
+--   list that would show the follow-back exists on or after initiated_on +
+--   followback_window_days. Reciprocation after the window still fills reciprocated_on; count
+--   latency_days <= followback_window_days for a within-window rate. An edge that appears while
+--   the reverse edge holds is itself the follow-back and has no row of its own. Relationships
+--   visible in either list's first complete snapshot have an unknown start and are left out.
+-- column account_id: The tracked account's X id.
+-- column user_id: The other user's X id.
+-- column initiated_by: 'them' (the user followed first), 'us' (the account did) or 'same_day'.
+-- column initiated_on: Date of the first complete snapshot showing the initiating edge.
+-- column reciprocated_on: Date of the first complete snapshot showing the reverse edge while the
+--   initiating edge still held; NULL if not (yet) reciprocated.
+-- column latency_days: reciprocated_on - initiated_on in days (0 for same_day).
+-- column window_closed: True once a complete snapshot of the reverse list exists on or after
+--   initiated_on + followback_window_days (default 30): a NULL reciprocated_on is then a
+--   within-window no.
+--
+-- Incremental: a row is final once initiated_on and reciprocated_on are on or before $cutoff
+-- and its window closed by the last snapshots on or before $cutoff (the replace_where
+-- subquery); every other row is recomputed. The SELECT ends with the same condition.
+WITH list_snapshots AS (
+    SELECT direction, snapshot_date
+    FROM staging.stg_list_snapshots
+    WHERE account_id = $account_id
+),
+
+list_bounds AS (
+    SELECT
+        greatest(
+            min(snapshot_date) FILTER (WHERE direction = 'follower'),
+            min(snapshot_date) FILTER (WHERE direction = 'following')
+        ) AS both_lists_known_from,
+        max(snapshot_date) FILTER (WHERE direction = 'follower') AS last_follower_snapshot,
+        max(snapshot_date) FILTER (WHERE direction = 'following') AS last_following_snapshot,
+        least(
+            coalesce(
+                max(snapshot_date) FILTER (
+                    WHERE direction = 'follower' AND snapshot_date <= $cutoff),
+                DATE '1970-01-01'
+            ),
+            coalesce(
+                max(snapshot_date) FILTER (
+                    WHERE direction = 'following' AND snapshot_date <= $cutoff),
+                DATE '1970-01-01'
+            )
+        ) AS windows_final_through
+    FROM list_snapshots
+),
+
+intervals AS (
+    SELECT user_id, direction, valid_from, valid_to
+    FROM core.follow_edges
+    WHERE account_id = $account_id
+),
+
+relationship_starts AS (
+    SELECT intervals.user_id, intervals.direction, intervals.valid_from, intervals.valid_to
+    FROM intervals
+    CROSS JOIN list_bounds
+    WHERE intervals.valid_from > list_bounds.both_lists_known_from
+      AND NOT EXISTS (
+          SELECT 1
+          FROM intervals AS reverse_intervals
+          WHERE reverse_intervals.user_id = intervals.user_id
+            AND reverse_intervals.direction <> intervals.direction
+            AND reverse_intervals.valid_from < intervals.valid_from
+            AND coalesce(reverse_intervals.valid_to, DATE '9999-12-31') > intervals.valid_from
+      )
+),
+
+reciprocations AS (
+    SELECT
+        relationship_starts.user_id,
+        relationship_starts.valid_from,
+        min(reverse_intervals.valid_from) AS reciprocated_on
+    FROM relationship_starts
+    INNER JOIN intervals AS reverse_intervals
+        ON reverse_intervals.user_id = relationship_starts.user_id
+        AND reverse_intervals.direction <> relationship_starts.direction
+        AND reverse_intervals.valid_from >= relationship_starts.valid_from
+        AND reverse_intervals.valid_from
+            < coalesce(relationship_starts.valid_to, DATE '9999-12-31')
+    GROUP BY relationship_starts.user_id, relationship_starts.valid_from
+),
+
+follow_back_events AS (
+    SELECT
+        relationship_starts.user_id,
+        CASE
+            WHEN reciprocations.reciprocated_on = relationship_starts.valid_from THEN 'same_day'
+            WHEN relationship_starts.direction = 'follower' THEN 'them'
+            ELSE 'us'
+        END AS initiated_by,
+        relationship_starts.valid_from AS initiated_on,
+        reciprocations.reciprocated_on,
+        CASE relationship_starts.direction
+            WHEN 'follower' THEN list_bounds.last_following_snapshot
+            ELSE list_bounds.last_follower_snapshot
+        END >= relationship_starts.valid_from + $followback_window_days AS window_closed,
+        list_bounds.windows_final_through
+    FROM relationship_starts
+    CROSS JOIN list_bounds
+    LEFT JOIN reciprocations
+        ON reciprocations.user_id = relationship_starts.user_id
+        AND reciprocations.valid_from = relationship_starts.valid_from
+    -- Both edges of a same-day pair start a relationship: keep it once.
+    WHERE NOT (
+        relationship_starts.direction = 'following'
+        AND reciprocations.reciprocated_on IS NOT DISTINCT FROM relationship_starts.valid_from
+    )
+)
+
+SELECT
+    CAST($account_id AS BIGINT) AS account_id,
+    user_id,
+    initiated_by,
+    initiated_on,
+    reciprocated_on,
+    CAST(reciprocated_on - initiated_on AS INTEGER) AS latency_days,
+    window_closed
+FROM follow_back_events
+WHERE initiated_on > $cutoff
+   OR reciprocated_on IS NULL
+   OR reciprocated_on > $cutoff
+   OR initiated_on + $followback_window_days > windows_final_through

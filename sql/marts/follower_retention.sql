@@ -1,0 +1,104 @@
+-- model: mart.follower_retention
+-- materialized: incremental
+-- replace_where: retained_90d IS NULL OR cohort_week > $cutoff - 7 OR evaluated_through > $cutoff
+-- grain: one row per account and cohort week (the ISO week in which followers first appeared)
+-- definition: A follower's first appearance is the first complete followers snapshot that shows
+--   them (ever: a re-follow does not start a new cohort membership). cohort_size counts the
+--   followers who first appeared that week; retained_7d / retained_30d / retained_90d = share of
+--   them still following 7 / 30 / 90 days after their first appearance, read from the first
+--   complete snapshot on or after that day (a gap defers the reading, never loses anyone). A
+--   share is NULL until every member's day has a complete snapshot. Followers already present in
+--   the first complete snapshot have an unknown first appearance and belong to no cohort.
+-- column account_id: The tracked account's X id.
+-- column cohort_week: Monday of the ISO week of the members' first appearance.
+-- column cohort_size: Followers who first appeared that week.
+-- column retained_7d: Share of the cohort still following 7 days after first appearing (NULL
+--   while not yet knowable for every member).
+-- column retained_30d: The same 30 days after first appearing.
+-- column retained_90d: The same 90 days after first appearing.
+-- column evaluated_through: The latest snapshot date read to measure this cohort's retention
+--   (NULL before any reading).
+--
+-- Incremental: a cohort is final once all its 90-day readings exist and were all on or before
+-- $cutoff, and no member can join it (cohort_week more than 7 days before $cutoff). Follower
+-- intervals are compact, so the SELECT derives all cohorts and keeps the ones that can change.
+WITH follower_snapshots AS (
+    SELECT snapshot_date
+    FROM staging.stg_list_snapshots
+    WHERE account_id = $account_id AND direction = 'follower'
+),
+
+follower_intervals AS (
+    SELECT user_id, valid_from, valid_to
+    FROM core.follow_edges
+    WHERE account_id = $account_id AND direction = 'follower'
+),
+
+first_appearances AS (
+    SELECT user_id, min(valid_from) AS first_seen_on
+    FROM follower_intervals
+    GROUP BY user_id
+    HAVING min(valid_from) > (SELECT min(snapshot_date) FROM follower_snapshots)
+),
+
+horizons AS (
+    SELECT unnest([7, 30, 90]) AS horizon_days
+),
+
+readings AS (
+    SELECT
+        first_appearances.user_id,
+        CAST(date_trunc('week', first_appearances.first_seen_on) AS DATE) AS cohort_week,
+        horizons.horizon_days,
+        min(follower_snapshots.snapshot_date) AS read_on
+    FROM first_appearances
+    CROSS JOIN horizons
+    LEFT JOIN follower_snapshots
+        ON follower_snapshots.snapshot_date
+            >= first_appearances.first_seen_on + horizons.horizon_days
+    GROUP BY first_appearances.user_id, first_appearances.first_seen_on, horizons.horizon_days
+),
+
+retention_readings AS (
+    SELECT
+        readings.user_id,
+        readings.cohort_week,
+        readings.horizon_days,
+        readings.read_on,
+        count(follower_intervals.user_id) > 0 AS still_following
+    FROM readings
+    LEFT JOIN follower_intervals
+        ON follower_intervals.user_id = readings.user_id
+        AND follower_intervals.valid_from <= readings.read_on
+        AND coalesce(follower_intervals.valid_to, DATE '9999-12-31') > readings.read_on
+    GROUP BY readings.user_id, readings.cohort_week, readings.horizon_days, readings.read_on
+),
+
+cohorts AS (
+    SELECT
+        cohort_week,
+        count(DISTINCT user_id) AS cohort_size,
+        max(read_on) AS evaluated_through,
+        CASE WHEN count(read_on) FILTER (WHERE horizon_days = 7) = count(DISTINCT user_id)
+            THEN avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 7)
+        END AS retained_7d,
+        CASE WHEN count(read_on) FILTER (WHERE horizon_days = 30) = count(DISTINCT user_id)
+            THEN avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 30)
+        END AS retained_30d,
+        CASE WHEN count(read_on) FILTER (WHERE horizon_days = 90) = count(DISTINCT user_id)
+            THEN avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 90)
+        END AS retained_90d
+    FROM retention_readings
+    GROUP BY cohort_week
+)
+
+SELECT
+    CAST($account_id AS BIGINT) AS account_id,
+    cohort_week,
+    CAST(cohort_size AS BIGINT) AS cohort_size,
+    CAST(retained_7d AS DOUBLE) AS retained_7d,
+    CAST(retained_30d AS DOUBLE) AS retained_30d,
+    CAST(retained_90d AS DOUBLE) AS retained_90d,
+    evaluated_through
+FROM cohorts
+WHERE retained_90d IS NULL OR cohort_week > $cutoff - 7 OR evaluated_through > $cutoff

@@ -1,0 +1,37 @@
+import pytest
+
+from tests.sql.scenario import day
+
+# Snapshots on a few days only; every other day is a gap, which defers a reading.
+#  100: in the first snapshot: unknown first appearance, no cohort.
+#  201, 202 (day 1) and 203 (day 3) form the first week's cohort, 204 (day 8) the second's.
+#  203 leaves by day 10 and follows again by day 31: it counts wherever a reading finds it.
+FOLLOWERS = {
+    0: {100},
+    1: {100, 201, 202},
+    3: {100, 201, 202, 203},
+    8: {100, 201, 203, 204},
+    10: {100, 201, 204},
+    31: {100, 201, 203, 204},
+    33: {100, 201, 203, 204},
+    95: {100, 204},
+}
+
+
+def test_weekly_cohorts(scenario):
+    for n, followers in FOLLOWERS.items():
+        scenario.lists(n, followers, set())
+    scenario.transform()
+
+    rows = scenario.rows(
+        "mart.follower_retention",
+        "cohort_week, cohort_size, retained_7d, retained_30d, retained_90d, evaluated_through",
+        "cohort_week",
+    )
+    # Readings, first snapshot on or after first appearance + 7 / 30 / 90 days:
+    #   201: day 8 yes, day 31 yes, day 95 no.   202: day 8 no, day 31 no, day 95 no.
+    #   203: day 10 no, day 33 yes, day 95 no.   204: day 31 yes, day 95 yes, not yet (day 98).
+    assert rows == [
+        (day(0), 3, pytest.approx(1 / 3), pytest.approx(2 / 3), 0.0, day(95)),
+        (day(7), 1, 1.0, 1.0, None, day(95)),
+    ]

@@ -1,0 +1,135 @@
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from pipeline import run
+from pipeline.config import Account, Config
+from pipeline.warehouse import open_warehouse
+from tests.sql.scenario import ACCOUNT_ID, at, day
+
+QUESTION, CONFIGURED, QUOTE = 500, 505, 506
+
+
+def _day_zero(scenario):
+    """Followers 1-3; a question at 10:00 answered by followers, a non-follower, the account
+    itself and user 4 (who follows only from day 1, so is not in the audience)."""
+    scenario.lists(0, {1, 2, 3}, set())
+    posted = at(0, 10)
+    scenario.tweet(0, QUESTION, posted, "Coffee or tea while you work?")
+    scenario.tweet(0, 501, at(0, 11), "New post is up: https://example.com/blog/post?id=42&ref=tw")
+    scenario.tweet(0, 502, at(0, 12), "RT @news: Is this the future of work?", "retweeted")
+    scenario.tweet(0, 503, at(0, 13), "@bob did you see it?", "replied_to", 42)
+    scenario.tweet(0, 504, at(0, 14), "Anyone else up early?")
+    scenario.tweet(0, QUOTE, at(0, 9), "Would you read this?", "quoted")
+    scenario.con.executemany(
+        "INSERT INTO meta.question_overrides VALUES (?, ?, ?)",
+        [[ACCOUNT_ID, "504", False], [ACCOUNT_ID, str(CONFIGURED), True]],
+    )
+    for reply_id, author, minutes in (
+        (1001, 1, 10),
+        (1002, 1, 50),
+        (1003, 9, 30),
+        (1004, ACCOUNT_ID, 20),
+        (1005, 4, 120),
+    ):
+        scenario.reply(0, reply_id, QUESTION, author, posted + timedelta(minutes=minutes))
+    scenario.reply(0, 1008, QUOTE, 3, at(0, 9) + timedelta(minutes=5))
+    scenario.reply(0, 1009, 501, 1, at(0, 12))
+    scenario.replies_fetched(0, at(1))
+
+
+def _day_one(scenario):
+    scenario.lists(1, {1, 2, 3, 4}, set())
+    posted = at(0, 10)
+    # Both extracts return the question and the first reply: they count once.
+    scenario.tweet(1, QUESTION, posted, "Coffee or tea while you work?")
+    scenario.tweet(1, CONFIGURED, at(1, 12), "Big news today.")
+    scenario.reply(1, 1001, QUESTION, 1, posted + timedelta(minutes=10))
+    scenario.reply(1, 1006, QUESTION, 2, posted + timedelta(hours=23, minutes=59))
+    scenario.reply(1, 1007, QUESTION, 3, posted + timedelta(hours=24, minutes=1))
+    scenario.replies_fetched(1, at(2))
+
+
+COLUMNS = (
+    "tweet_id, posted_at, detected_by, audience_snapshot_date, audience, repliers_24h, "
+    "follower_repliers_24h, response_rate, replies_24h, median_reply_latency_minutes, status"
+)
+
+
+def test_question_response_open_then_final(scenario):
+    _day_zero(scenario)
+    scenario.transform()
+    # Replies fetched so far end at midnight, before the question's 24 hours are up.
+    assert scenario.rows("mart.question_response", COLUMNS, "tweet_id") == [
+        (QUESTION, at(0, 10), "auto", day(0), 3, 3, 1, pytest.approx(1 / 3), 4, 40.0, "open"),
+        (QUOTE, at(0, 9), "auto", day(0), 3, 1, 1, pytest.approx(1 / 3), 1, 5.0, "open"),
+    ]
+
+    _day_one(scenario)
+    scenario.transform()
+    # The 23h59 reply counts, the 24h01 one does not; latencies 10, 30, 50, 120, 1439 minutes.
+    assert scenario.rows("mart.question_response", COLUMNS, "tweet_id") == [
+        (QUESTION, at(0, 10), "auto", day(0), 3, 4, 2, pytest.approx(2 / 3), 5, 50.0, "final"),
+        (CONFIGURED, at(1, 12), "config", day(1), 4, 0, 0, 0.0, 0, None, "open"),
+        (QUOTE, at(0, 9), "auto", day(0), 3, 1, 1, pytest.approx(1 / 3), 1, 5.0, "final"),
+    ]
+
+
+def test_detection_off_leaves_only_configured_questions(scenario):
+    scenario.settings = replace(scenario.settings, detect_questions=False)
+    _day_zero(scenario)
+    _day_one(scenario)
+    scenario.transform()
+    assert scenario.rows("mart.question_response", "tweet_id, detected_by", "tweet_id") == [
+        (CONFIGURED, "config")
+    ]
+
+
+def test_question_response_curve(scenario):
+    _day_zero(scenario)
+    _day_one(scenario)
+    scenario.transform()
+    rows = scenario.rows(
+        "mart.question_response_curve",
+        "tweet_id, hour, follower_repliers, response_rate, status",
+        "tweet_id, hour",
+    )
+    # Follower 1 first answers after 10 minutes, follower 2 at 23h59: in hour 24.
+    expected = (
+        [(QUESTION, hour, 1, pytest.approx(1 / 3), "final") for hour in range(1, 24)]
+        + [(QUESTION, 24, 2, pytest.approx(2 / 3), "final")]
+        + [(CONFIGURED, hour, 0, 0.0, "open") for hour in range(1, 25)]
+        + [(QUOTE, hour, 1, pytest.approx(1 / 3), "final") for hour in range(1, 25)]
+    )
+    assert rows == expected
+
+
+def test_questions_named_in_config_reach_the_marts(config):
+    """The accounts file's `questions:` travel through the load into the question marts."""
+    organic = Account(handle="maya_writes", persona="organic")
+    config = Config(settings=config.settings, accounts=(organic,))
+    first_day = date.fromisoformat(config.settings.sim_epoch)
+    run.run_day("maya_writes", first_day, config)
+    with open_warehouse(config.settings) as con:
+        statement = con.execute(
+            "SELECT tweet_id FROM staging.stg_tweets WHERE is_original AND NOT has_question_mark "
+            "ORDER BY tweet_id LIMIT 1"
+        ).fetchall()[0][0]
+
+    named = replace(organic, questions={str(statement): True})
+    run.run_day("maya_writes", first_day, replace(config, accounts=(named,)))
+    with open_warehouse(config.settings) as con:
+        assert con.execute(
+            "SELECT detected_by FROM mart.question_response WHERE tweet_id = ?", [statement]
+        ).fetchall() == [("config",)]
+
+    # Dropped from the file again: the override is withdrawn and the marts forget the tweet.
+    run.run_day("maya_writes", first_day, config)
+    with open_warehouse(config.settings) as con:
+        assert con.execute(
+            "SELECT tweet_id, is_question FROM meta.question_overrides"
+        ).fetchall() == [(str(statement), None)]
+        assert con.execute(
+            "SELECT count(*) FROM mart.question_response WHERE tweet_id = ?", [statement]
+        ).fetchall() == [(0,)]
