@@ -27,11 +27,16 @@ chromium:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 lint: $(BIN)/followback
-	$(BIN)/ruff check pipeline dags tests
-	$(BIN)/ruff format --check pipeline dags tests
+	$(BIN)/ruff check pipeline dags tests deploy benchmarks scripts
+	$(BIN)/ruff format --check pipeline dags tests deploy benchmarks scripts
 
 clean:
 	rm -rf data .pytest_cache
+
+# Fault injection (tests/reliability): prints faults injected / survived, rows lost, secrets leaked.
+.PHONY: reliability
+reliability: $(BIN)/followback
+	$(BIN)/pytest -q tests/reliability
 
 # The docker-compose.yml topology run natively (no Docker engine needed), end to end; see
 # deploy/cluster_smoke.py. Not part of `make test`: .ci/run calls it afterwards. The outer timeout
@@ -43,3 +48,10 @@ cluster-smoke: $(VENV)/.cluster-installed
 $(VENV)/.cluster-installed: pyproject.toml $(BIN)/followback
 	timeout 300 $(BIN)/pip install --quiet -e '.[dev,cluster]'
 	touch $@
+
+# Benchmarks of big accounts (benchmarks/RESULTS.md): all sizes take over an hour. A sanity run:
+# `make bench BENCH_ARGS=--quick`; a long one in parts: BENCH_ARGS="--budget-minutes 35", then
+# BENCH_ARGS="--budget-minutes 35 --resume".
+.PHONY: bench
+bench: $(BIN)/followback
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)

@@ -88,8 +88,9 @@ def _retention(store: Path, days: list[date], today_followers: np.ndarray) -> di
     still_following: dict[tuple[date, int], int] = {}
     for day in days:
         members = today_followers if day == days[-1] else _read(store, "followers", day)
-        if day != days[0]:
-            newcomers[day] = np.setdiff1d(members, seen, assume_unique=True)
+        new = np.setdiff1d(members, seen, assume_unique=True)
+        if day != days[0] and len(new):
+            newcomers[day] = new
         seen = np.union1d(seen, members)
         for window in RETENTION_DAYS:
             first = day - timedelta(days=window)

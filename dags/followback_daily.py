@@ -29,6 +29,14 @@ EXTRACT_RETRIES = {
 }
 
 
+def _fail_fast_on_bad_data(step, *args):
+    """Retrying cannot fix data that failed its checks: such a task fails at once, visibly red."""
+    try:
+        return step(*args)
+    except DataQualityError as error:
+        raise AirflowFailException(str(error)) from error
+
+
 @dag(
     schedule="@daily",
     start_date=datetime(2026, 1, 1),
@@ -55,22 +63,15 @@ def followback_daily():
         # Reads the landing files only, so it needs no writer slot.
         @task
         def validate(handle: str, ds: str | None = None) -> dict:
-            return run.validate_snapshot(handle, ds)
+            return _fail_fast_on_bad_data(run.validate_snapshot, handle, ds)
 
-        # Retrying cannot fix data that failed its checks: such a task fails at once.
         @task(pool=WRITER_POOL)
         def load(handle: str, ds: str | None = None) -> dict:
-            try:
-                return run.load_snapshot(handle, ds)
-            except DataQualityError as error:
-                raise AirflowFailException(str(error)) from error
+            return _fail_fast_on_bad_data(run.load_snapshot, handle, ds)
 
         @task(pool=WRITER_POOL)
         def transform(loaded: dict) -> str | None:
-            try:
-                return run.transform_account(loaded["account_id"])
-            except DataQualityError as error:
-                raise AirflowFailException(str(error)) from error
+            return _fail_fast_on_bad_data(run.transform_account, loaded["account_id"])
 
         loaded = load(handle)
         [extract_graph(handle), extract_timeline(handle)] >> validate(handle) >> loaded

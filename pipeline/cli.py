@@ -13,6 +13,8 @@ from rich.text import Text
 
 from pipeline import catalog, publish, report, run, transform, validate
 from pipeline.config import ConfigError, load_config
+from pipeline.sources import RateLimited, SourceAccessError
+from pipeline.sources.x_api import XApiError
 from pipeline.warehouse import WarehouseLockedError, open_warehouse
 
 app = typer.Typer(help="Followback: the truth behind an X account's numbers.", no_args_is_help=True)
@@ -21,6 +23,17 @@ ConfigOption = typer.Option(None, "--config", help="Accounts file (default: FOLL
 AccountOption = typer.Option(None, "--account", help="Handle; repeat. Default: all.")
 ReportOutOption = typer.Option(
     None, "--out", help="The HTML file (default: report.html in the data directory)."
+)
+
+
+# Errors whose message already says what is wrong and what to do: shown without a traceback.
+USER_ERRORS = (
+    ValueError,
+    ConfigError,
+    WarehouseLockedError,
+    SourceAccessError,
+    RateLimited,
+    XApiError,
 )
 
 
@@ -179,7 +192,7 @@ def backfill(
         handles = [config.account(h).handle for h in account] if account else None
         _run_days(config, handles or run.tracked_accounts(config), start, end)
         publication = publish.publish(config.settings)
-    except (ValueError, ConfigError, WarehouseLockedError, validate.DataQualityError) as error:
+    except (*USER_ERRORS, validate.DataQualityError) as error:
         _fail(str(error))
     console.print(f"Backfilled {start} to {end}; published version {publication.version}.")
 
@@ -195,7 +208,9 @@ def run_command(
     quarantined = False
     try:
         day = run.parse_date(date_)
-        handles = [config.account(h).handle for h in account] if account else run.tracked_accounts(config)
+        handles = (
+            [config.account(h).handle for h in account] if account else run.tracked_accounts(config)
+        )
         for handle in handles:
             try:
                 loaded = run.run_day(handle, day, config)
@@ -205,7 +220,7 @@ def run_command(
                 quarantined = True
                 continue
             console.print(f"{handle} {day}: loaded {loaded['rows']}")
-    except (ValueError, ConfigError, WarehouseLockedError) as error:
+    except USER_ERRORS as error:
         _fail(str(error))
     if quarantined:
         raise typer.Exit(code=1)

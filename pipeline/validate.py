@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as pa_dataset
 
 from pipeline import landing, load
@@ -75,6 +76,10 @@ class DataQualityError(RuntimeError):
 
 class QuarantinedSnapshotError(DataQualityError):
     """Batches of an (account, date) failed validation and were not loaded."""
+
+
+class UnreadableBatchError(DataQualityError):
+    """A landing file is truncated or corrupt; only a new extract can replace it."""
 
 
 class MartCheckError(DataQualityError):
@@ -360,17 +365,31 @@ def _answered_at(settings: Settings, handle: str, day: date) -> pd.Series:
         if earlier <= day
     ]
     if not paths:
-        return pd.Series(dtype="datetime64[us]")
+        return pd.Series(
+            dtype="datetime64[us]", index=pd.Index([], dtype="string"), name="answered_at"
+        )
     tweets = pa_dataset.dataset(paths).to_table(columns=["tweet_id", "created_at"]).to_pandas()
-    return tweets.drop_duplicates("tweet_id").set_index("tweet_id")["created_at"]
+    posted = tweets.drop_duplicates("tweet_id").set_index("tweet_id")["created_at"]
+    return posted.rename("answered_at")
 
 
 def _frame(settings: Settings, kind: str, handle: str, day: date) -> pd.DataFrame:
-    frame = landing.read_partition(settings.landing_dir, kind, handle, day)
+    try:
+        frame = landing.read_partition(settings.landing_dir, kind, handle, day)
+    except (pa.ArrowInvalid, OSError) as error:
+        path = landing.data_path(settings.landing_dir, kind, handle, day)
+        raise UnreadableBatchError(
+            f"{handle} {day}: the {kind} landing file {path} cannot be read ({error}). "
+            "Nothing was loaded; re-extract the date."
+        ) from error
     if kind == "replies":
         # A reply to a reply (not one of the account's tweets) has no answered_at and is skipped.
-        frame["answered_at"] = frame["in_reply_to_tweet_id"].map(
-            _answered_at(settings, handle, day)
+        # A merge, not Series.map: map cannot take an empty datetime lookup (a first day).
+        frame = frame.merge(
+            _answered_at(settings, handle, day),
+            left_on="in_reply_to_tweet_id",
+            right_index=True,
+            how="left",
         )
     return frame
 

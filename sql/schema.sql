@@ -11,14 +11,14 @@ CREATE TABLE IF NOT EXISTS raw.follower_snapshot (
     snapshot_date DATE NOT NULL,
     user_id BIGINT NOT NULL
 );
-COMMENT ON TABLE raw.follower_snapshot IS 'One row per account, snapshot date and follower, as extracted. Only dates whose list loaded; meta.snapshots says which are complete.';
+COMMENT ON TABLE raw.follower_snapshot IS 'One row per account, snapshot date and follower, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the follower intervals alive on its date.';
 
 CREATE TABLE IF NOT EXISTS raw.following_snapshot (
     account_id BIGINT NOT NULL,
     snapshot_date DATE NOT NULL,
     user_id BIGINT NOT NULL
 );
-COMMENT ON TABLE raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted.';
+COMMENT ON TABLE raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the following intervals alive on its date.';
 
 CREATE TABLE IF NOT EXISTS raw.users (
     account_id BIGINT NOT NULL,
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS raw.users (
     verified BOOLEAN,
     status VARCHAR
 );
-COMMENT ON TABLE raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself). Timestamps are UTC.';
+COMMENT ON TABLE raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself), for the last raw_retention_days days. Of older days: each user''s latest profile, and the profiles seen during a follow of at most churn_window_days (mart.churners reads them). Timestamps are UTC.';
 
 CREATE TABLE IF NOT EXISTS raw.tweets (
     account_id BIGINT NOT NULL,

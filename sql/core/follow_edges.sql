@@ -1,8 +1,7 @@
 -- model: core.follow_edges
 -- materialized: incremental
 -- replace_where: valid_to > $cutoff OR valid_from > $cutoff
---   OR (valid_to IS NULL AND EXISTS (SELECT 1 FROM model_rows WHERE model_rows.user_id =
---   follow_edges.user_id AND model_rows.direction = follow_edges.direction))
+--   OR (valid_to IS NULL AND (direction, user_id) IN (SELECT direction, user_id FROM model_rows))
 -- grain: one row per continuous interval of a relationship (account, user, direction)
 -- definition: A user is in a relationship from the first complete snapshot that shows them
 --   (valid_from) until the first later complete snapshot that does not (valid_to, exclusive;

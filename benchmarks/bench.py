@@ -1,0 +1,347 @@
+"""Benchmarks of issue 9: the daily run of accounts from 300 to 10M followers, its storage, a
+warehouse-less baseline, and the X API's cost.
+
+    python -m benchmarks.bench [--sizes 300,100k,1m,10m] [--days 90] [--measure 2,30,90]
+                               [--work DIR] [--resume] [--budget-minutes M] [--quick]
+
+For each size, a simulated brand account (persona `brand`, scaled to the size: about 0.2% new
+followers and 0.07% lost a day) runs `days` days. The days listed in --measure run as the DAG runs
+them, each task in a process of its own (validate, load, transform; the extract apart), with wall
+and CPU seconds and peak RSS per task, and the baseline's day beside them (benchmarks/baseline.py),
+whose outputs are checked against the marts'. The other days are a setup phase: extract, load and
+transform without the validation suites, unmeasured. Results go to benchmarks/results/<size>.json
+as days complete (so --resume can continue a run stopped by --budget-minutes) and the tables to
+benchmarks/results/summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+
+from benchmarks import api_cost
+from benchmarks.run_step import config_for, label, prune_landing
+
+RESULTS = Path(__file__).parent / "results"
+EPOCH = date(2026, 1, 1)
+HISTORY_CHUNK_DAYS = 10
+DAILY_RUN = ("validate", "load", "transform")
+
+
+def parse_size(text: str) -> int:
+    units = {"k": 1_000, "m": 1_000_000}
+    text = text.strip().lower()
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    packages = ("duckdb", "numpy", "pandas", "pyarrow", "great_expectations", "tweepy")
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(memory_kb / 2**20, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        **{package: version(package.replace("_", "-")) for package in packages},
+    }
+
+
+def run_child(step: str, data_dir: Path, followers: int, day: date, **extra) -> dict:
+    """Run one step in a fresh process; its JSON report plus peak RSS and the load average."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.run_step",
+        step,
+        "--data-dir",
+        str(data_dir),
+        "--followers",
+        str(followers),
+        "--date",
+        day.isoformat(),
+    ]
+    for name, value in extra.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, stdout=out, cwd=Path(__file__).parents[1])
+        _, status, usage = os.wait4(process.pid, 0)
+        out.seek(0)
+        text = out.read()
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({status}):\n{text}")
+    report = json.loads(text.strip().splitlines()[-1])
+    report["rss_mb"] = usage.ru_maxrss / 1024
+    report["loadavg"] = [load_before, os.getloadavg()[0]]
+    return report
+
+
+def bytes_under(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def storage(data_dir: Path, followers: int, day: date) -> dict:
+    config = config_for(data_dir, followers)
+    handle = config.accounts[0].handle
+    landing = config.settings.landing_dir
+    with duckdb.connect(str(config.settings.db_path), read_only=True) as con:
+        used = con.execute(
+            "SELECT block_size * used_blocks FROM pragma_database_size()"
+        ).fetchone()[0]
+    return {
+        "db_file_bytes": config.settings.db_path.stat().st_size,
+        "db_used_bytes": used,
+        "day_landing_bytes": sum(
+            bytes_under(landing / kind / f"account={handle}" / f"date={day.isoformat()}")
+            for kind in ("followers", "following", "users")
+        ),
+        "baseline_bytes": bytes_under(data_dir / "baseline"),
+        "baseline_day_bytes": sum(
+            p.stat().st_size for p in (data_dir / "baseline").rglob(f"{day.isoformat()}.parquet")
+        ),
+    }
+
+
+def compare(data_dir: Path, followers: int, day: date, expected: dict) -> dict:
+    """The marts' outputs for the day against the baseline's: the same numbers or not."""
+    config = config_for(data_dir, followers)
+    with duckdb.connect(str(config.settings.db_path), read_only=True) as con:
+
+        def one(sql: str):
+            row = con.execute(sql, [day]).fetchone()
+            return row[0] if row else None
+
+        ours = {
+            "followers": one(
+                "SELECT followers FROM mart.reciprocity_daily WHERE snapshot_date = ?"
+            ),
+            "mutuals": one("SELECT mutuals FROM mart.reciprocity_daily WHERE snapshot_date = ?"),
+            "gained": one("SELECT gained FROM mart.churn_daily WHERE snapshot_date = ?"),
+            "lost": one("SELECT lost FROM mart.churn_daily WHERE snapshot_date = ?"),
+            "episodes": one("SELECT count(*) FROM mart.churners WHERE unfollowed_on = ?"),
+            "retention": {
+                week.isoformat(): {
+                    "cohort_size": size,
+                    "retained_7d": r7,
+                    "retained_30d": r30,
+                }
+                for week, size, r7, r30 in con.execute(
+                    "SELECT cohort_week, cohort_size, retained_7d, retained_30d "
+                    "FROM mart.follower_retention ORDER BY cohort_week"
+                ).fetchall()
+            },
+        }
+    differences = []
+    for key, value in expected.items():
+        if key == "retention":
+            for week, cohort in value.items():
+                for name, number in cohort.items():
+                    got = ours["retention"].get(week, {}).get(name)
+                    same = (got is None and number is None) or (
+                        got is not None and number is not None and abs(got - number) < 1e-9
+                    )
+                    if not same:
+                        differences.append(
+                            f"retention {week} {name}: ours {got}, baseline {number}"
+                        )
+        elif ours[key] != value:
+            differences.append(f"{key}: ours {ours[key]}, baseline {value}")
+    return {"same_outputs": not differences, "differences": differences[:10]}
+
+
+def measure_day(data_dir: Path, followers: int, day: date) -> dict:
+    steps = {"extract": run_child("extract", data_dir, followers, day)}
+    for step in DAILY_RUN:
+        extra = {"account_id": steps["load"]["output"]["account_id"]} if step == "transform" else {}
+        steps[step] = run_child(step, data_dir, followers, day, **extra)
+    baseline = run_child("baseline", data_dir, followers, day)
+    result = {
+        "daily_run": {
+            "wall": sum(steps[s]["wall"] for s in DAILY_RUN),
+            "cpu": sum(steps[s]["cpu"] for s in DAILY_RUN),
+            "peak_rss_mb": max(steps[s]["rss_mb"] for s in DAILY_RUN),
+            "imports": sum(steps[s]["imports"] for s in DAILY_RUN),
+        },
+        "steps": {s: {k: v for k, v in r.items() if k != "output"} for s, r in steps.items()},
+        "baseline": {k: v for k, v in baseline.items() if k != "output"},
+        "storage": storage(data_dir, followers, day),
+        "outputs": compare(data_dir, followers, day, baseline["output"]),
+    }
+    prune_landing(config_for(data_dir, followers), day)
+    return result
+
+
+def bench_size(followers: int, args, deadline: float) -> dict:
+    name = label(followers)
+    data_dir = args.work / name
+    state_file = RESULTS / f"{name}.json"
+    if args.resume and state_file.exists():
+        state = json.loads(state_file.read_text())
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        state = {"followers": followers, "days_done": 0, "history": {}, "measured": {}}
+    measured = sorted(d for d in args.measure if d <= args.days)
+    while state["days_done"] < args.days:
+        if time.monotonic() > deadline:
+            print(
+                f"{name}: stopped by the time budget after day {state['days_done']}; "
+                "run again with --resume to continue."
+            )
+            break
+        number = state["days_done"] + 1
+        day = EPOCH + timedelta(days=number - 1)
+        if number in measured:
+            started = time.monotonic()
+            state["measured"][str(number)] = measure_day(data_dir, followers, day)
+            print(
+                f"{name} day {number}: measured in {time.monotonic() - started:.0f} s", flush=True
+            )
+            state["days_done"] = number
+        else:
+            following = min([m for m in measured if m > number], default=args.days + 1)
+            last = min(following - 1, number + HISTORY_CHUNK_DAYS - 1)
+            if number == 1:
+                # Day 1 alone: the size of a warehouse holding one day.
+                last = 1
+            report = run_child(
+                "history",
+                data_dir,
+                followers,
+                day,
+                until=(EPOCH + timedelta(days=last - 1)).isoformat(),
+            )
+            state["history"].update(report["output"]["days"])
+            state["days_done"] = last
+            print(f"{name} days {number}-{last}: set up in {report['wall']:.0f} s", flush=True)
+        state_file.write_text(json.dumps(state, indent=1))
+    return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="300,100k,1m,10m", help="empty: only the report")
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--measure", default="2,30,90")
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "followback-bench"
+    )
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--budget-minutes", type=float, default=0, help="0: no limit")
+    parser.add_argument("--pages", type=int, default=300, help="pages timed through the X source")
+    parser.add_argument(
+        "--quick", action="store_true", help="a sanity run: 300 and 100k followers, 5 days"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.days, args.measure = "300,100k", 5, "2,5"
+    args.measure = [int(d) for d in args.measure.split(",")]
+    deadline = time.monotonic() + (args.budget_minutes * 60 if args.budget_minutes else 1e12)
+    RESULTS.mkdir(exist_ok=True)
+    for followers in (parse_size(s) for s in args.sizes.split(",") if s):
+        bench_size(followers, args, deadline)
+    # Every size benched so far, this run or an earlier one.
+    states = sorted(
+        (json.loads(p.read_text()) for p in RESULTS.glob("*.json") if p.stem != "summary"),
+        key=lambda state: state["followers"],
+    )
+    states = {label(state["followers"]): state for state in states}
+    summary = {
+        "machine": machine(),
+        "args": {"days": args.days, "measure": args.measure},
+        "api_cost": api_cost.cost_table({name: s["followers"] for name, s in states.items()}),
+        "page_processing": api_cost.page_processing(args.pages),
+    }
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1))
+    (RESULTS / "summary.md").write_text(render(states, summary))
+    print((RESULTS / "summary.md").read_text())
+
+
+def render(states: dict, summary: dict) -> str:
+    m = summary["machine"]
+    lines = [
+        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}; "
+        f"Python {m['python']}, DuckDB {m['duckdb']}, numpy {m['numpy']}, pandas {m['pandas']}, "
+        f"pyarrow {m['pyarrow']}, Great Expectations {m['great_expectations']}.",
+        "",
+        "| followers | day | daily run s | validate | load | transform | CPU s | peak RSS MB "
+        "| extract s | baseline s | baseline / ours | same outputs | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, state in states.items():
+        for day, r in sorted(state["measured"].items(), key=lambda kv: int(kv[0])):
+            run, steps = r["daily_run"], r["steps"]
+            lines.append(
+                f"| {name} | {day} | {run['wall']:.2f} | {steps['validate']['wall']:.2f} "
+                f"| {steps['load']['wall']:.2f} | {steps['transform']['wall']:.2f} "
+                f"| {run['cpu']:.1f} | {run['peak_rss_mb']:.0f} | {steps['extract']['wall']:.1f} "
+                f"| {r['baseline']['wall']:.2f} | {r['baseline']['wall'] / run['wall']:.1f} "
+                f"| {'yes' if r['outputs']['same_outputs'] else 'NO'} "
+                f"| {max(max(s['loadavg']) for s in steps.values()):.1f} |"
+            )
+    lines += [
+        "",
+        "| followers | DB after day 1 MB | DB at last day MB (used) | one day's landing MB "
+        "| baseline store MB | DB / baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, state in states.items():
+        if not state["measured"]:
+            continue
+        last = state["measured"][max(state["measured"], key=int)]["storage"]
+        first = state["history"].get(EPOCH.isoformat(), {}).get("db_bytes", 0)
+        lines.append(
+            f"| {name} | {first / 1e6:.1f} | {last['db_file_bytes'] / 1e6:.1f} "
+            f"({last['db_used_bytes'] / 1e6:.1f}) | {last['day_landing_bytes'] / 1e6:.1f} "
+            f"| {last['baseline_bytes'] / 1e6:.1f} "
+            f"| {last['db_file_bytes'] / max(last['baseline_bytes'], 1):.2f} |"
+        )
+    lines += [
+        "",
+        "| followers | policy | full-scan days | requests/day | resources/day | USD/day "
+        "| USD/day (owned) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in summary["api_cost"]:
+        lines.append(
+            f"| {row['account']} | {row['policy']} | {row['full_scan_share']:.0%} "
+            f"| {row['requests']:,.0f} | {row['resources']:,.0f} | {row['usd']:,.2f} "
+            f"| {row['usd_owned']:,.2f} |"
+        )
+    pages = summary["page_processing"]
+    lines += [
+        "",
+        f"X source page processing: {pages['seconds_per_page'] * 1000:.1f} ms per page of 1,000 "
+        f"users over {pages['pages']} pages, {pages['share_of_rate_limit_budget']:.2%} of the "
+        f"{api_cost.SECONDS_PER_PAGE_AT_CEILING:.0f} s a page the rate limit allows.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
