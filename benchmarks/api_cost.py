@@ -20,9 +20,12 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+
+from pipeline import extract, landing
 from pipeline.config import Account, default_settings
 from pipeline.sources import x_api
 
@@ -62,8 +65,11 @@ def daily_cost(
     full = DailyCost(pages + 1, followers + 1, 1.0)
     if policy == "daily":
         return full
-    # The new users are on the first pages; the first page without any stops the read.
-    newest = min(pages, math.ceil(gain_rate * followers / PAGE) + 1)
+    # The new users are on the first pages; the first page without any stops the read. Reading
+    # them all is a full scan.
+    newest = math.ceil(gain_rate * followers / PAGE) + 1
+    if newest >= pages:
+        return full
     share = full_scan_share(followers, loss_rate, every_days, reconcile_on_loss)
     incremental = (newest + 1, min(followers, newest * PAGE) + 1)
     return DailyCost(
@@ -137,6 +143,73 @@ def page_processing(pages: int = 300) -> dict:
         "seconds": seconds,
         "seconds_per_page": per_page,
         "share_of_rate_limit_budget": per_page / SECONDS_PER_PAGE_AT_CEILING,
+    }
+
+
+class _ChangingAccount:
+    """A fake tweepy client for an account whose followers change daily: new ones on top (X
+    lists the newest first), losses anywhere. Its profile states the true count."""
+
+    def __init__(self, followers: int, gain_rate: float, loss_rate: float, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+        self.gain_rate, self.loss_rate = gain_rate, loss_rate
+        self.ids = np.arange(followers, 0, -1, dtype=np.int64) + 10**15
+        self.newest = self.ids[0]
+
+    def next_day(self) -> None:
+        kept = self.rng.random(len(self.ids)) >= self.loss_rate
+        gained = round(self.gain_rate * len(self.ids))
+        new = self.newest + np.arange(gained, 0, -1, dtype=np.int64)
+        self.newest += gained
+        self.ids = np.concatenate([new, self.ids[kept]])
+
+    def get_user(self, username, user_fields):
+        counts = {"followers_count": len(self.ids), "following_count": 0, "tweet_count": 0}
+        return {"data": {"id": "1", "username": username, "public_metrics": counts}}
+
+    def get_users_followers(self, account_id, max_results, user_fields, pagination_token=None):
+        start = int(pagination_token or 0)
+        page = self.ids[start : start + max_results]
+        following = start + max_results < len(self.ids)
+        return {
+            "data": [{"id": str(i), "username": f"u{i}"} for i in page],
+            "meta": {"result_count": len(page), "next_token": str(start + max_results)}
+            if following
+            else {"result_count": len(page)},
+        }
+
+    def get_users_following(self, account_id, max_results, user_fields, pagination_token=None):
+        return {"data": [], "meta": {"result_count": 0}}
+
+
+def replay(followers: int, days: int, policy: str, gain_rate=0.002, loss_rate=0.001) -> dict:
+    """Requests, resources and full-scan days of the followers list as x_api.py reads it, day
+    after day, from a fake API: the check on the model. The first (full) day is left out."""
+    account = Account(handle="bench_replay", source="x_api", full_scan=policy)
+    client = _ChangingAccount(followers, gain_rate, loss_rate)
+    totals = {"requests": 0, "resources": 0, "full": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = default_settings(data_dir=Path(tmp), db_path=Path(tmp) / "unused.duckdb")
+        os.environ.setdefault(x_api.TOKEN_ENV, "benchmark-no-requests")
+        for number in range(days + 1):
+            day = date(2026, 1, 1) + timedelta(days=number)
+            if number:
+                client.next_day()
+            source = x_api.XApiSource(account, settings)
+            source.client = client
+            extract.extract_graph(account, day, settings, source)
+            manifest = landing.read_manifest(settings.landing_dir, "followers", account.handle, day)
+            if number:
+                totals["requests"] += manifest.requests
+                totals["resources"] += manifest.resources
+                totals["full"] += manifest.details["scan"] == "full"
+    return {
+        "followers": followers,
+        "policy": policy,
+        "days": days,
+        "requests": totals["requests"] / days,
+        "resources": totals["resources"] / days,
+        "full_scan_share": totals["full"] / days,
     }
 
 

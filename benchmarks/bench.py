@@ -174,25 +174,46 @@ def compare(data_dir: Path, followers: int, day: date, expected: dict) -> dict:
     return {"same_outputs": not differences, "differences": differences[:10]}
 
 
-def measure_day(data_dir: Path, followers: int, day: date) -> dict:
-    steps = {"extract": run_child("extract", data_dir, followers, day)}
-    for step in DAILY_RUN:
-        extra = {"account_id": steps["load"]["output"]["account_id"]} if step == "transform" else {}
-        steps[step] = run_child(step, data_dir, followers, day, **extra)
-    baseline = run_child("baseline", data_dir, followers, day)
+def measure_day(data_dir: Path, followers: int, day: date, repeat: int) -> dict:
+    """The day's extract, then its daily run and the baseline's, `repeat` times from the same
+    state; the fastest run of each step counts (the machine may be shared)."""
+    config = config_for(data_dir, followers)
+    extracted = run_child("extract", data_dir, followers, day)
+    state = config.settings.db_path.with_name("before-measured-day.duckdb")
+    shutil.copy(config.settings.db_path, state)
+    runs, baselines = [], []
+    for attempt in range(repeat):
+        if attempt:
+            shutil.copy(state, config.settings.db_path)
+        steps = {}
+        for step in DAILY_RUN:
+            extra = (
+                {"account_id": steps["load"]["output"]["account_id"]} if step == "transform" else {}
+            )
+            steps[step] = run_child(step, data_dir, followers, day, **extra)
+        runs.append(steps)
+        baselines.append(run_child("baseline", data_dir, followers, day))
+    state.unlink()
+    fastest = {step: min((r[step] for r in runs), key=lambda s: s["wall"]) for step in DAILY_RUN}
+    baseline = min(baselines, key=lambda b: b["wall"])
     result = {
         "daily_run": {
-            "wall": sum(steps[s]["wall"] for s in DAILY_RUN),
-            "cpu": sum(steps[s]["cpu"] for s in DAILY_RUN),
-            "peak_rss_mb": max(steps[s]["rss_mb"] for s in DAILY_RUN),
-            "imports": sum(steps[s]["imports"] for s in DAILY_RUN),
+            "wall": sum(fastest[s]["wall"] for s in DAILY_RUN),
+            "cpu": sum(fastest[s]["cpu"] for s in DAILY_RUN),
+            "peak_rss_mb": max(r[s]["rss_mb"] for r in runs for s in DAILY_RUN),
+            "imports": sum(fastest[s]["imports"] for s in DAILY_RUN),
+            "walls": [sum(r[s]["wall"] for s in DAILY_RUN) for r in runs],
         },
-        "steps": {s: {k: v for k, v in r.items() if k != "output"} for s, r in steps.items()},
-        "baseline": {k: v for k, v in baseline.items() if k != "output"},
+        "steps": {
+            s: {k: v for k, v in r.items() if k != "output"}
+            for s, r in {"extract": extracted, **fastest}.items()
+        },
+        "baseline": {k: v for k, v in baseline.items() if k != "output"}
+        | {"walls": [b["wall"] for b in baselines]},
         "storage": storage(data_dir, followers, day),
         "outputs": compare(data_dir, followers, day, baseline["output"]),
     }
-    prune_landing(config_for(data_dir, followers), day)
+    prune_landing(config, day)
     return result
 
 
@@ -218,7 +239,7 @@ def bench_size(followers: int, args, deadline: float) -> dict:
         day = EPOCH + timedelta(days=number - 1)
         if number in measured:
             started = time.monotonic()
-            state["measured"][str(number)] = measure_day(data_dir, followers, day)
+            state["measured"][str(number)] = measure_day(data_dir, followers, day, args.repeat)
             print(
                 f"{name} day {number}: measured in {time.monotonic() - started:.0f} s", flush=True
             )
@@ -254,6 +275,7 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--budget-minutes", type=float, default=0, help="0: no limit")
     parser.add_argument("--pages", type=int, default=300, help="pages timed through the X source")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measured day")
     parser.add_argument(
         "--quick", action="store_true", help="a sanity run: 300 and 100k followers, 5 days"
     )
@@ -276,6 +298,12 @@ def main() -> None:
         "args": {"days": args.days, "measure": args.measure},
         "api_cost": api_cost.cost_table({name: s["followers"] for name, s in states.items()}),
         "page_processing": api_cost.page_processing(args.pages),
+        # The model against x_api.py itself, on a fake API that gains and loses followers.
+        "api_replay": [
+            api_cost.replay(followers, days, policy)
+            for followers, days in ((100_000, 14), (1_000_000, 7))
+            for policy in ("daily", "incremental")
+        ],
     }
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1))
     (RESULTS / "summary.md").write_text(render(states, summary))
@@ -332,6 +360,18 @@ def render(states: dict, summary: dict) -> str:
             f"| {row['account']} | {row['policy']} | {row['full_scan_share']:.0%} "
             f"| {row['requests']:,.0f} | {row['resources']:,.0f} | {row['usd']:,.2f} "
             f"| {row['usd_owned']:,.2f} |"
+        )
+    lines += [
+        "",
+        "Checked against x_api.py itself (a fake API; the first, full day left out):",
+        "",
+        "| followers | policy | days | full-scan days | requests/day | resources/day |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in summary["api_replay"]:
+        lines.append(
+            f"| {row['followers']:,} | {row['policy']} | {row['days']} "
+            f"| {row['full_scan_share']:.0%} | {row['requests']:,.0f} | {row['resources']:,.0f} |"
         )
     pages = summary["page_processing"]
     lines += [
