@@ -164,16 +164,26 @@ def load_day(
                     con.execute(insert, bind(insert, {**params, "path": path}))
             rows[kind] = manifest.row_count
             con.execute(
-                "DELETE FROM meta.snapshots WHERE account_id = ? AND snapshot_date = ? AND kind = ?",
+                "DELETE FROM meta.snapshots "
+                "WHERE account_id = ? AND snapshot_date = ? AND kind = ?",
                 [account_id, snapshot_date, kind],
             )
             con.execute(
                 "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    account_id, snapshot_date, kind, manifest.source, manifest.row_count,
-                    manifest.expected_count, status, _naive(manifest.extracted_at),
-                    _naive(manifest.fetched_at), loaded_at, manifest.requests,
-                    manifest.resources, manifest.cost_usd,
+                    account_id,
+                    snapshot_date,
+                    kind,
+                    manifest.source,
+                    manifest.row_count,
+                    manifest.expected_count,
+                    status,
+                    _naive(manifest.extracted_at),
+                    _naive(manifest.fetched_at),
+                    loaded_at,
+                    manifest.requests,
+                    manifest.resources,
+                    manifest.cost_usd,
                     # Sources without a scan policy read every page.
                     manifest.details.get("scan", "full") if kind in LIST_KINDS else None,
                 ],

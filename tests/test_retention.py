@@ -1,7 +1,7 @@
 """Raw retention: old days keep only what the models need, whatever the order of the loads."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 import pyarrow as pa
 import pytest
