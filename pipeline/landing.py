@@ -6,10 +6,12 @@ rename) and the manifest is written last, so a partition without a manifest was 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -54,6 +56,15 @@ def data_path(landing_dir: Path, kind: str, account: str, snapshot_date: date) -
 
 def manifest_path(landing_dir: Path, kind: str, account: str, snapshot_date: date) -> Path:
     return partition_dir(landing_dir, kind, account, snapshot_date) / "manifest.json"
+
+
+@contextmanager
+def file_lock(path: Path):
+    """Hold an exclusive lock on `path` (created if missing) against other processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _atomic_write(path: Path, write) -> None:

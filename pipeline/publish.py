@@ -17,16 +17,15 @@ finish reading it.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from pipeline import landing
 from pipeline.catalog import Relation, read_catalog
 from pipeline.config import Config, Settings, load_config
 from pipeline.warehouse import WarehouseLockedError
@@ -58,15 +57,6 @@ def published_db(settings: Settings) -> Path:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-@contextmanager
-def _exclusive(directory: Path):
-    """One publisher at a time, so a leftover build directory is known to be a crashed one."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".publish.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _attach_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -166,7 +156,8 @@ def publish(settings: Settings) -> Publication:
     root = published_dir(settings)
     versions = root / "versions"
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    with _exclusive(root):
+    # One publisher at a time, so a leftover build directory is known to be a crashed one.
+    with landing.file_lock(root / ".publish.lock"):
         versions.mkdir(exist_ok=True)
         _prune(versions)
         building = versions / f"{_BUILDING}{version}"

@@ -19,11 +19,9 @@ load task should pay.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
@@ -200,13 +198,9 @@ def _suites() -> dict[str, list]:
 # -- the GX project -----------------------------------------------------------------------------
 
 
-@contextmanager
 def _gx_lock(root: Path):
     """Serialise GX between processes: its file stores and Data Docs are not safe to share."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return landing.file_lock(root / ".lock")
 
 
 def _project_dir(settings: Settings, day: date) -> Path:
