@@ -241,18 +241,40 @@ def _project(root: Path) -> tuple[Any, dict[str, Any]]:
                 batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
                     "whole"
                 )
-            suite = context.suites.add_or_update(
-                gx.ExpectationSuite(name=name, expectations=expectations)
-            )
-            definitions[name] = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
+            definitions[name] = _stored_definition(context, gx, name, batch, expectations)
         # The suites' own pages, which the index links to, as this code defines them.
         context.build_data_docs(
             resource_identifiers=[ExpectationSuiteIdentifier(name=name) for name in definitions],
             build_index=False,
         )
     return context, definitions
+
+
+def _stored_definition(context, gx, name: str, batch, expectations: list):
+    """The stored validation definition of suite `name`, written only when the code changed it.
+
+    Every task process opens the shared project, and GX checks before each run that its suite and
+    definition equal the stored ones. Saving a suite gives its expectations new ids, so a process
+    that re-saved an unchanged suite would make every other running process's copy stale
+    (ValidationDefinitionRelatedResourcesFreshnessError).
+    """
+    try:
+        stored = context.validation_definitions.get(name)
+    except (LookupError, gx.exceptions.DataContextError):
+        stored = None
+    if stored is not None and _without_ids(stored.suite.expectations) == _without_ids(expectations):
+        return stored
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+
+
+def _without_ids(expectations: list) -> list[dict]:
+    return [
+        {key: value for key, value in e.configuration.to_json_dict().items() if key != "id"}
+        for e in expectations
+    ]
 
 
 def _local_path(url: str) -> str:

@@ -7,6 +7,8 @@ are injected, by rewriting a landing partition between extract and validate.
 import json
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -348,6 +350,25 @@ def test_load_refuses_an_extract_that_was_not_validated(config):
     with pytest.raises(validate.NotValidatedError, match="tweets extract of"):
         run.load_snapshot(MAYA.handle, D3.isoformat(), config)
     assert statuses(config, D3) == {}
+
+
+def test_task_processes_share_the_gx_project(config):
+    """Validate tasks of several accounts run at once on Celery workers, each in a process of its
+    own, against one GX project: one opening it must not make the others' suites stale."""
+    extract(config, D3)
+    assert run.validate_snapshot(MAYA.handle, D3.isoformat(), config)["failed"] == {}
+    settings = config.settings
+    other_task = (
+        "from datetime import date; from pathlib import Path; "
+        "from pipeline import validate; from pipeline.config import Account, default_settings; "
+        f"settings = default_settings(data_dir=Path({str(settings.data_dir)!r}), "
+        f"db_path=Path({str(settings.db_path)!r})); "
+        f"validate.validate_day(Account(handle={MAYA.handle!r}, persona='organic'), "
+        f"date.fromisoformat({D3.isoformat()!r}), settings)"
+    )
+    subprocess.run([sys.executable, "-c", other_task], check=True, capture_output=True)
+
+    assert run.validate_snapshot(MAYA.handle, D3.isoformat(), config)["failed"] == {}
 
 
 def test_cli_validates_a_date_and_prints_the_data_docs(config_file):
