@@ -112,8 +112,14 @@ def read_manifest(
     return Manifest(**json.loads(path.read_text()))
 
 
-def read_partition(landing_dir: Path, kind: str, account: str, snapshot_date: date) -> pd.DataFrame:
-    return pd.read_parquet(data_path(landing_dir, kind, account, snapshot_date))
+def read_partition(
+    landing_dir: Path,
+    kind: str,
+    account: str,
+    snapshot_date: date,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    return pd.read_parquet(data_path(landing_dir, kind, account, snapshot_date), columns=columns)
 
 
 def finished_dates(landing_dir: Path, kind: str, account: str) -> list[date]:

@@ -146,6 +146,12 @@ def created_in_the_future(frame, manifest):
     return frame, manifest
 
 
+def created_in_the_year_9999(frame, manifest):
+    # Beyond what a nanosecond timestamp holds: GX compares those only.
+    frame.loc[frame.index[0], "created_at"] = pd.Timestamp("9999-12-31")
+    return frame, manifest
+
+
 def reply_before_its_question(frame, manifest):
     # A plausible date on its own, but years before the tweet it answers.
     frame.loc[frame.index[0], "created_at"] = pd.Timestamp("2020-01-01")
@@ -176,6 +182,11 @@ FAILURE_MODES = {
     "dates in the future": (
         "users",
         created_in_the_future,
+        {"users": [("expect_column_values_to_be_between", "created_at")]},
+    ),
+    "dates past 2262": (
+        "users",
+        created_in_the_year_9999,
         {"users": [("expect_column_values_to_be_between", "created_at")]},
     ),
     "a reply before its question": (
