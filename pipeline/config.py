@@ -48,6 +48,9 @@ class Settings:
     # Raw tables keep every row of this many latest days (at least 1); older days keep only what
     # the models need (pipeline/retention.py), so storage grows with changes, not with days.
     raw_retention_days: int = 2
+    # DuckDB's own memory in a pipeline process (beyond it, it spills to disk). Its default, 80% of
+    # RAM, lets one task of a 10M-follower account take most of a worker.
+    duckdb_memory_limit: str = "3GB"
     # X API (../shared/reference/x-api.md): estimated USD per resource read, pay-per-use 2026.
     # "Owned" reads are the token owner's own followers, following and tweets.
     x_price_user_read: float = 0.010

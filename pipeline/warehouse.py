@@ -36,7 +36,9 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
         raise FileNotFoundError(f"No warehouse at {path}: run `followback demo` or a load first.")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(
+            str(path), read_only=read_only, config={"memory_limit": settings.duckdb_memory_limit}
+        )
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
             raise

@@ -29,8 +29,8 @@
 -- transform are always in raw (retention drops only transformed dates); an empty list has no raw
 -- rows but a member_count of 0.
 --
--- Speed: a presence count per user finds the few whose rows change; only they go through the
--- gaps-and-islands window.
+-- Speed: one aggregate over the members finds the few users whose rows change; only they go
+-- through the gaps-and-islands window.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date, member_count
     FROM staging.stg_list_snapshots
@@ -61,6 +61,8 @@ snapshots_in_scope AS (
         row_number() OVER (
             PARTITION BY list_snapshots.direction ORDER BY list_snapshots.snapshot_date
         ) AS snapshot_index,
+        count(*) OVER (PARTITION BY list_snapshots.direction) AS in_scope,
+        anchors.anchor_date IS NOT NULL AS anchored,
         list_snapshots.snapshot_date > $cutoff
         AND (raw_list_dates.snapshot_date IS NOT NULL OR list_snapshots.member_count = 0)
             AS from_raw
@@ -81,9 +83,9 @@ edges_in_scope AS (
 
 -- One row per user and snapshot that shows them. carried_from: at the first snapshot in scope,
 -- the valid_from that the user's interval already has in core.
-members AS MATERIALIZED (
-    SELECT 'follower' AS direction, snapshots.snapshot_index, lists.user_id,
-        CAST(NULL AS DATE) AS carried_from
+members AS (
+    SELECT 'follower' AS direction, snapshots.snapshot_index, snapshots.in_scope,
+        snapshots.anchored, lists.user_id, CAST(NULL AS DATE) AS carried_from
     FROM raw.follower_snapshot AS lists
     INNER JOIN snapshots_in_scope AS snapshots
         ON snapshots.direction = 'follower'
@@ -91,8 +93,8 @@ members AS MATERIALIZED (
         AND snapshots.from_raw
     WHERE lists.account_id = $account_id AND lists.snapshot_date > $cutoff
     UNION ALL
-    SELECT 'following' AS direction, snapshots.snapshot_index, lists.user_id,
-        CAST(NULL AS DATE) AS carried_from
+    SELECT 'following' AS direction, snapshots.snapshot_index, snapshots.in_scope,
+        snapshots.anchored, lists.user_id, CAST(NULL AS DATE) AS carried_from
     FROM raw.following_snapshot AS lists
     INNER JOIN snapshots_in_scope AS snapshots
         ON snapshots.direction = 'following'
@@ -100,8 +102,9 @@ members AS MATERIALIZED (
         AND snapshots.from_raw
     WHERE lists.account_id = $account_id AND lists.snapshot_date > $cutoff
     UNION ALL
-    SELECT edges.direction, snapshots.snapshot_index, edges.user_id,
-        CASE WHEN snapshots.snapshot_index = 1 THEN edges.valid_from END AS carried_from
+    SELECT edges.direction, snapshots.snapshot_index, snapshots.in_scope, snapshots.anchored,
+        edges.user_id, CASE WHEN snapshots.snapshot_index = 1 THEN edges.valid_from END
+            AS carried_from
     FROM edges_in_scope AS edges
     INNER JOIN snapshots_in_scope AS snapshots
         ON snapshots.direction = edges.direction
@@ -110,31 +113,26 @@ members AS MATERIALIZED (
         AND (edges.valid_to IS NULL OR edges.valid_to > snapshots.snapshot_date)
 ),
 
-scope AS (
+-- The users whose rows can change, with the snapshots that show them: missing from a snapshot in
+-- scope, or in a direction without an anchor, or with an interval in core that starts or ends
+-- after $cutoff. Everyone else has been in every snapshot since the anchor, and their open
+-- interval stays as it is. (Keeping each user's snapshots in the aggregate spares a join back
+-- to the members, which DuckDB may build on the wrong, 20M-row side.)
+changed_users AS (
     SELECT
         direction,
-        max(snapshot_index) AS snapshots,
-        bool_or(snapshot_date <= $cutoff) AS anchored
-    FROM snapshots_in_scope
-    GROUP BY direction
-),
-
--- The users whose rows can change: missing from a snapshot in scope, or in a direction without an
--- anchor, or with an interval in core that starts or ends after $cutoff. Everyone else has been
--- in every snapshot since the anchor, and their open interval stays as it is.
-changed_users AS (
-    SELECT presence.direction, presence.user_id
-    FROM (
-        SELECT direction, user_id, count(*) AS snapshots
-        FROM members
-        GROUP BY direction, user_id
-    ) AS presence
-    INNER JOIN scope ON scope.direction = presence.direction
-    WHERE presence.snapshots < scope.snapshots OR NOT scope.anchored
-    UNION
-    SELECT direction, user_id
-    FROM edges_in_scope
-    WHERE valid_from > $cutoff OR valid_to > $cutoff
+        user_id,
+        list(snapshot_index) AS snapshot_indexes,
+        min(carried_from) AS carried_from
+    FROM members
+    GROUP BY direction, user_id
+    HAVING count(*) < any_value(in_scope)
+        OR NOT any_value(anchored)
+        OR (direction, user_id) IN (
+            SELECT direction, user_id
+            FROM edges_in_scope
+            WHERE valid_from > $cutoff OR valid_to > $cutoff
+        )
 ),
 
 runs AS (
@@ -143,17 +141,20 @@ runs AS (
         user_id,
         min(snapshot_index) AS first_index,
         max(snapshot_index) AS last_index,
-        min(carried_from) AS carried_from
+        any_value(carried_from) AS carried_from
     FROM (
         SELECT
-            members.*,
-            members.snapshot_index - row_number() OVER (
-                PARTITION BY members.direction, members.user_id ORDER BY members.snapshot_index
+            direction,
+            user_id,
+            carried_from,
+            snapshot_index,
+            snapshot_index - row_number() OVER (
+                PARTITION BY direction, user_id ORDER BY snapshot_index
             ) AS island
-        FROM members
-        SEMI JOIN changed_users
-            ON changed_users.direction = members.direction
-            AND changed_users.user_id = members.user_id
+        FROM (
+            SELECT direction, user_id, carried_from, unnest(snapshot_indexes) AS snapshot_index
+            FROM changed_users
+        )
     )
     GROUP BY direction, user_id, island
 )
@@ -162,7 +163,10 @@ SELECT
     CAST($account_id AS BIGINT) AS account_id,
     runs.user_id,
     runs.direction,
-    coalesce(runs.carried_from, first_snapshot.snapshot_date) AS valid_from,
+    CASE
+        WHEN runs.first_index = 1 THEN coalesce(runs.carried_from, first_snapshot.snapshot_date)
+        ELSE first_snapshot.snapshot_date
+    END AS valid_from,
     next_snapshot.snapshot_date AS valid_to
 FROM runs
 INNER JOIN snapshots_in_scope AS first_snapshot
