@@ -59,6 +59,12 @@ class Settings:
     # full_scan: incremental reads every page at least this often, even when no count says
     # a follower left.
     x_reconcile_every_days: int = 7
+    # ... and whenever the profile's count says more than this share of the known and new users
+    # left. At 0, any loss reconciles, so an account losing someone every day (at 0.1% a day,
+    # any account over a few thousand followers) reads every page every day. Above 0, losses
+    # wait for the scheduled reconcile, which dates them; keep it below count_tolerance, or the
+    # list that still carries them fails validation.
+    x_reconcile_min_lost_share: float = 0.0
     # A long scan writes its pages to the checkpoint this often, so a killed worker loses little.
     x_checkpoint_every_pages: int = 50
     # A 5xx or a dropped connection is retried in place this many times, backing off exponentially.
@@ -164,8 +170,15 @@ def load_config(path: Path | None = None) -> Config:
     unknown = set(overrides) - known
     if unknown:
         raise ConfigError(f"Unknown settings in {path}: {sorted(unknown)}. Known: {sorted(known)}.")
+    settings = default_settings(**overrides)
+    if not 0 <= settings.x_reconcile_min_lost_share < settings.count_tolerance:
+        raise ConfigError(
+            f"{path}: x_reconcile_min_lost_share must be at least 0 and below count_tolerance "
+            f"({settings.count_tolerance}): an incremental list carries the followers who left "
+            "until the next reconcile, and more of them than count_tolerance fails validation."
+        )
     accounts = tuple(_parse_account(a) for a in raw.get("accounts") or [])
     handles = [a.handle.lower() for a in accounts]
     if len(handles) != len(set(handles)):
         raise ConfigError(f"{path} lists an account twice.")
-    return Config(settings=default_settings(**overrides), accounts=accounts)
+    return Config(settings=settings, accounts=accounts)

@@ -442,7 +442,7 @@ class XApiSource:
             listed = len(_active_ids(users)) + len(carried)
             if state["next_token"] is None:
                 state["scan"], state["scan_reason"] = "full", "the newest pages were all pages"
-            elif stated_count < listed:
+            elif listed - stated_count > self.settings.x_reconcile_min_lost_share * listed:
                 # Someone left: only a full read can say who. Continue from the cursor.
                 state["scan"] = "full"
                 state["scan_reason"] = (

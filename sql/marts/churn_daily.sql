@@ -19,6 +19,11 @@
 -- column net: gained - lost.
 -- column churn_rate: lost / followers_start over the interval (not per day; NULL when
 --   followers_start is 0).
+-- column losses_since: lost counts the followers who left since this date: the previous
+--   complete snapshot that read every page (previous_snapshot_date unless the account reads
+--   incrementally). NULL on an incremental day (full_scan: incremental), which reads only the
+--   newest pages: it sees gains but looks for no losses, so its lost is 0 and the next full scan
+--   counts them.
 --
 -- gained = follower intervals starting on d, lost = intervals ending on d (core.follow_edges dates
 -- both by complete snapshots). Follower counts are running totals of those, so a run costs
@@ -26,13 +31,16 @@
 WITH follower_snapshots AS (
     SELECT
         snapshot_date,
-        lag(snapshot_date) OVER (ORDER BY snapshot_date) AS previous_snapshot_date
+        lag(snapshot_date) OVER (ORDER BY snapshot_date) AS previous_snapshot_date,
+        CASE WHEN full_scan THEN max(snapshot_date) FILTER (WHERE full_scan) OVER (
+            ORDER BY snapshot_date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) END AS losses_since
     FROM staging.stg_list_snapshots
     WHERE account_id = $account_id AND direction = 'follower'
 ),
 
 report_dates AS (
-    SELECT snapshot_date, previous_snapshot_date
+    SELECT snapshot_date, previous_snapshot_date, losses_since
     FROM follower_snapshots
     WHERE snapshot_date > $cutoff AND previous_snapshot_date IS NOT NULL
 ),
@@ -62,6 +70,7 @@ daily_counts AS (
     SELECT
         report_dates.snapshot_date,
         report_dates.previous_snapshot_date,
+        report_dates.losses_since,
         coalesce(sum(daily_changes.started - daily_changes.ended), 0) AS followers_end,
         coalesce(sum(daily_changes.started) FILTER (
             WHERE daily_changes.change_date = report_dates.snapshot_date), 0) AS gained,
@@ -69,7 +78,8 @@ daily_counts AS (
             WHERE daily_changes.change_date = report_dates.snapshot_date), 0) AS lost
     FROM report_dates
     LEFT JOIN daily_changes ON daily_changes.change_date <= report_dates.snapshot_date
-    GROUP BY report_dates.snapshot_date, report_dates.previous_snapshot_date
+    GROUP BY report_dates.snapshot_date, report_dates.previous_snapshot_date,
+        report_dates.losses_since
 )
 
 SELECT
@@ -82,5 +92,6 @@ SELECT
     CAST(gained AS BIGINT) AS gained,
     CAST(lost AS BIGINT) AS lost,
     CAST(gained - lost AS BIGINT) AS net,
-    CAST(lost / nullif(followers_end - gained + lost, 0) AS DOUBLE) AS churn_rate
+    CAST(lost / nullif(followers_end - gained + lost, 0) AS DOUBLE) AS churn_rate,
+    losses_since
 FROM daily_counts

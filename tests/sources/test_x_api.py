@@ -390,6 +390,34 @@ def test_incremental_reconciles_when_the_count_says_someone_left(x_api, x_settin
     assert (followers.requests, followers.details["pages"]) == (4, 3)
 
 
+def test_incremental_leaves_losses_below_the_share_to_the_scheduled_reconcile(x_api, x_settings):
+    # One of the six known and new followers left (17%): below the share, so no full read.
+    settings = replace(x_settings, x_reconcile_min_lost_share=0.2)
+    land_lists(settings, INCREMENTAL, int(MAYA_ID), date(2026, 2, 19), KNOWN, [201])
+    x_api.user(_profile(followers=5, following=1))
+    x_api.followers(_users(["900", "101"], "P2"))
+    x_api.followers(_users(["102", "104"], "P3"), "P2")
+    x_api.following(_users(["201"]))
+    extract.extract_graph(INCREMENTAL, DAY, settings, source(settings, INCREMENTAL))
+
+    # 103 left unseen; it is still listed, and the next full scan will date its loss.
+    assert landed(settings, "followers", account=INCREMENTAL)["user_id"].tolist() == [
+        "900", "101", "102", "104", "103", "105",
+    ]  # fmt: skip
+    followers = manifest(settings, "followers", account=INCREMENTAL)
+    assert (followers.details["scan"], followers.details["pages"]) == ("incremental", 2)
+    assert (followers.row_count, followers.expected_count) == (6, 5)
+
+
+def test_the_lost_share_must_stay_below_the_count_tolerance(tmp_path):
+    path = tmp_path / "accounts.yml"
+    path.write_text("settings: {x_reconcile_min_lost_share: 0.05}\naccounts: []\n")
+    with pytest.raises(
+        ConfigError, match="x_reconcile_min_lost_share must be at least 0 and below"
+    ):
+        load_config(path)
+
+
 def test_incremental_reconciles_every_k_days(x_api, x_settings):
     land_lists(x_settings, INCREMENTAL, int(MAYA_ID), date(2026, 2, 13), KNOWN, [201])
     x_api.user(_profile(followers=6, following=1))

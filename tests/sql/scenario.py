@@ -32,15 +32,17 @@ class Scenario:
         self.settings = settings
         con.execute("INSERT INTO meta.accounts VALUES (?, 'hand_built', 'simulated')", [ACCOUNT_ID])
 
-    def _snapshot(self, n: int, kind: str, rows: int, status: str, fetched_at=None) -> None:
+    def _snapshot(
+        self, n: int, kind: str, rows: int, status: str, fetched_at=None, scan=None
+    ) -> None:
         self.con.execute(
             "DELETE FROM meta.snapshots WHERE account_id = ? AND snapshot_date = ? AND kind = ?",
             [ACCOUNT_ID, day(n), kind],
         )
         self.con.execute(
             "INSERT INTO meta.snapshots (account_id, snapshot_date, kind, source, row_count, "
-            "status, fetched_at, loaded_at) VALUES (?, ?, ?, 'simulated', ?, ?, ?, ?)",
-            [ACCOUNT_ID, day(n), kind, rows, status, fetched_at, fetched_at or at(n + 1)],
+            "status, fetched_at, loaded_at, scan) VALUES (?, ?, ?, 'simulated', ?, ?, ?, ?, ?)",
+            [ACCOUNT_ID, day(n), kind, rows, status, fetched_at, fetched_at or at(n + 1), scan],
         )
         self.con.execute(
             """INSERT INTO meta.pending_transform VALUES (?, ?)
@@ -55,9 +57,10 @@ class Scenario:
         followers: set[int] | None,
         following: set[int] | None,
         incomplete: tuple[str, ...] = (),
+        incremental: tuple[str, ...] = (),
     ) -> None:
         """Day n's lists; None leaves a list out (a gap). An incomplete list is recorded with
-        partial rows, which must never count."""
+        partial rows, which must never count. An incremental list read only the newest pages."""
         for kind, table, members in (
             ("followers", "raw.follower_snapshot", followers),
             ("following", "raw.following_snapshot", following),
@@ -69,7 +72,8 @@ class Scenario:
                     f"INSERT INTO {table} VALUES (?, ?, ?)", [ACCOUNT_ID, day(n), user_id]
                 )
             status = "incomplete" if kind in incomplete else "complete"
-            self._snapshot(n, kind, len(members), status, at(n + 1))
+            scan = "incremental" if kind in incremental else "full"
+            self._snapshot(n, kind, len(members), status, at(n + 1), scan)
 
     def profile(self, n: int, user_id: int, following_count: int, followers_count: int) -> None:
         self.con.execute(
