@@ -111,13 +111,67 @@ def _document(con: duckdb.DuckDBPyConnection, model: Model) -> None:
         con.execute(f"COMMENT ON COLUMN {model.name}.{column} IS {_comment(doc)}")
 
 
-def ensure_models(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Create views and empty incremental tables (with their comments) that do not exist yet."""
+class OutdatedModelError(RuntimeError):
+    """A table was built by an older version of its model; the message says what to run."""
+
+
+def _outdated_columns(
+    con: duckdb.DuckDBPyConnection, model: Model, parameters: dict
+) -> tuple[set[str], set[str]] | None:
+    """(the table's columns, the model's) when the table exists with other columns, else None."""
+    schema, table = model.name.split(".")
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    if not existing:
+        return None
+    query = f"SELECT * FROM ({model.select}) LIMIT 0"
+    wanted = {column[0] for column in con.execute(query, bind(query, parameters)).description}
+    return None if existing == wanted else (existing, wanted)
+
+
+def ensure_models(
+    con: duckdb.DuckDBPyConnection, settings: Settings, replace_outdated_marts: bool = False
+) -> None:
+    """Create views and empty incremental tables (with their comments) that do not exist yet.
+
+    A table an older version of its model built is an error, or, for a mart (computed from core
+    and raw alone) with replace_outdated_marts, dropped to be built anew.
+    """
     parameters = {**_settings_parameters(settings), "account_id": -1, "cutoff": date.today()}
     for model in models():
         if model.materialized == "view":
             con.execute(f"CREATE OR REPLACE VIEW {model.name} AS {model.select}")
         else:
+            outdated = _outdated_columns(con, model, parameters)
+            if outdated and replace_outdated_marts and model.name.startswith("mart."):
+                con.execute(f"DROP TABLE {model.name}")
+                # Should the rebuild stop before an account, its next transform is a full one.
+                con.execute(
+                    """INSERT INTO meta.pending_transform
+                       SELECT account_id, ? FROM meta.accounts
+                       ON CONFLICT (account_id) DO UPDATE SET dirty_from = excluded.dirty_from""",
+                    [FULL_REBUILD_CUTOFF + timedelta(days=1)],
+                )
+            elif outdated:
+                existing, wanted = outdated
+                remedy = (
+                    "Run `followback rebuild` once: it builds the mart tables anew from core "
+                    "and raw."
+                    if model.name.startswith("mart.")
+                    else "It holds history that cannot be recomputed: migrate it by hand "
+                    "(ALTER TABLE) before running this version."
+                )
+                raise OutdatedModelError(
+                    f"{model.name} was built by an older version of {model.path.name}: it lacks "
+                    f"{sorted(wanted - existing)} and has {sorted(existing - wanted)} that the "
+                    f"model no longer makes. {remedy}"
+                )
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {model.name} AS "
                 f"SELECT * FROM ({model.select}) LIMIT 0",
@@ -176,6 +230,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[int]:
     account_ids = [
         row[0] for row in con.execute("SELECT account_id FROM meta.accounts ORDER BY 1").fetchall()
     ]
+    with transaction(con):
+        ensure_models(con, settings, replace_outdated_marts=True)
     for account_id in account_ids:
         transform_account(con, account_id, settings, full_rebuild=True)
     return account_ids
