@@ -5,11 +5,13 @@ for pages, rate limits and prices):
 
 - full scan: every page of 1,000 users, plus one profile lookup (which states the count);
 - incremental: the newest pages until one holds only known users, on top of the previous list;
-  a full scan instead when the last one is `x_reconcile_every_days` old, and, as x_api.py does
-  today, whenever the stated count is below the known and new users (someone left).
+  a full scan instead when the last one is `x_reconcile_every_days` old, and whenever the stated
+  count says more than `x_reconcile_min_lost_share` of the known and new users left.
 
-With losses of `loss_rate` a day, a day with no loss at all has probability exp(-loss_rate * N);
-the share of full-scan days follows from a chain over the days since the last full scan.
+With the share at 0 (any loss reconciles) and losses of `loss_rate` a day, a day with no loss at
+all has probability exp(-loss_rate * N); the share of full-scan days follows from a chain over the
+days since the last full scan. With a share s above 0, the losses accumulate to s after
+floor(s / loss_rate) + 1 days, or the schedule comes first.
 """
 
 from __future__ import annotations
@@ -44,9 +46,13 @@ class DailyCost:
         return self.resources * price
 
 
-def full_scan_share(followers: int, loss_rate: float, every_days: int, on_loss: bool) -> float:
+def full_scan_share(
+    followers: int, loss_rate: float, every_days: int, min_lost_share: float = 0.0
+) -> float:
     """Long-run share of days that read every page."""
-    quiet = math.exp(-loss_rate * followers) if on_loss else 1.0
+    if min_lost_share > 0:
+        return 1 / min(every_days, math.floor(min_lost_share / loss_rate) + 1)
+    quiet = math.exp(-loss_rate * followers)
     # P(k days since the last full scan) is proportional to quiet**k, for k < every_days.
     weights = [quiet**k for k in range(every_days)]
     return weights[0] / sum(weights)
@@ -58,7 +64,7 @@ def daily_cost(
     loss_rate: float = 0.001,
     gain_rate: float = 0.002,
     every_days: int = 7,
-    reconcile_on_loss: bool = True,
+    min_lost_share: float = 0.0,
 ) -> DailyCost:
     """Expected requests and resources (users returned, the profile included) a day."""
     pages = max(1, math.ceil(followers / PAGE))
@@ -70,7 +76,7 @@ def daily_cost(
     newest = math.ceil(gain_rate * followers / PAGE) + 1
     if newest >= pages:
         return full
-    share = full_scan_share(followers, loss_rate, every_days, reconcile_on_loss)
+    share = full_scan_share(followers, loss_rate, every_days, min_lost_share)
     incremental = (newest + 1, min(followers, newest * PAGE) + 1)
     return DailyCost(
         share * full.requests + (1 - share) * incremental[0],
@@ -182,14 +188,35 @@ class _ChangingAccount:
         return {"data": [], "meta": {"result_count": 0}}
 
 
-def replay(followers: int, days: int, policy: str, gain_rate=0.002, loss_rate=0.001) -> dict:
+# The policies compared: full_scan, and x_reconcile_min_lost_share for incremental reads.
+POLICIES = (("daily", 0.0), ("incremental", 0.0), ("incremental", 0.01))
+
+
+def policy_label(policy: str, min_lost_share: float) -> str:
+    if policy == "daily":
+        return policy
+    return f"{policy}, x_reconcile_min_lost_share {min_lost_share:g}"
+
+
+def replay(
+    followers: int,
+    days: int,
+    policy: str,
+    min_lost_share: float = 0.0,
+    gain_rate=0.002,
+    loss_rate=0.001,
+) -> dict:
     """Requests, resources and full-scan days of the followers list as x_api.py reads it, day
     after day, from a fake API: the check on the model. The first (full) day is left out."""
     account = Account(handle="bench_replay", source="x_api", full_scan=policy)
     client = _ChangingAccount(followers, gain_rate, loss_rate)
     totals = {"requests": 0, "resources": 0, "full": 0}
     with tempfile.TemporaryDirectory() as tmp:
-        settings = default_settings(data_dir=Path(tmp), db_path=Path(tmp) / "unused.duckdb")
+        settings = default_settings(
+            data_dir=Path(tmp),
+            db_path=Path(tmp) / "unused.duckdb",
+            x_reconcile_min_lost_share=min_lost_share,
+        )
         os.environ.setdefault(x_api.TOKEN_ENV, "benchmark-no-requests")
         for number in range(days + 1):
             day = date(2026, 1, 1) + timedelta(days=number)
@@ -205,7 +232,7 @@ def replay(followers: int, days: int, policy: str, gain_rate=0.002, loss_rate=0.
                 totals["full"] += manifest.details["scan"] == "full"
     return {
         "followers": followers,
-        "policy": policy,
+        "policy": policy_label(policy, min_lost_share),
         "days": days,
         "requests": totals["requests"] / days,
         "resources": totals["resources"] / days,
@@ -218,20 +245,18 @@ def cost_table(accounts: dict[str, int], settings=None) -> list[dict]:
     settings = settings or default_settings()
     rows = []
     for name, followers in accounts.items():
-        for policy, on_loss in (("daily", True), ("incremental", True), ("incremental", False)):
+        for policy, min_lost_share in POLICIES:
             cost = daily_cost(
                 followers,
                 policy,
                 every_days=settings.x_reconcile_every_days,
-                reconcile_on_loss=on_loss,
+                min_lost_share=min_lost_share,
             )
             rows.append(
                 {
                     "account": name,
                     "followers": followers,
-                    "policy": policy
-                    if on_loss or policy == "daily"
-                    else "incremental, weekly reconcile only",
+                    "policy": policy_label(policy, min_lost_share),
                     "full_scan_share": cost.full_scan_share,
                     "requests": cost.requests,
                     "resources": cost.resources,
