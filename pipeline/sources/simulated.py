@@ -32,7 +32,7 @@ NEVER = np.int32(1 << 30)
 # Daily hazard of unfollowing A, by population (churners: once they were followed back).
 UNFOLLOW_HAZARD = np.array([0.0007, 0.002, 0.001, 0.0005, 0.0], dtype=np.float64)
 # Probability that a follower of each population answers a question within its thread.
-ANSWER_PROB = np.array([0.045, 0.0002, 0.004, 0.0, 0.0])
+ANSWER_PROB = np.array([0.05, 0.0002, 0.004, 0.0, 0.0])
 X_DAILY_FOLLOW_LIMIT = 400
 SELF_KEY = (1 << 40) - 1
 TARGET_SPACE = 1 << 38

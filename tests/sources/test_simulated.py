@@ -99,7 +99,7 @@ def test_seed_experiment_is_planted(settings):
     organic = follower_answers_per_question(source(settings, "organic"))
     autofollower = follower_answers_per_question(source(settings, "autofollower"))
     assert len(organic) >= 5 and len(autofollower) >= 5
-    assert 6 <= np.mean(organic) <= 14
+    assert 8 <= np.mean(organic) <= 12
     assert np.mean(autofollower) <= 4
 
 
