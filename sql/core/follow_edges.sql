@@ -103,7 +103,10 @@ members AS (
     WHERE lists.account_id = $account_id AND lists.snapshot_date > $cutoff
     UNION ALL
     SELECT edges.direction, snapshots.snapshot_index, snapshots.in_scope, snapshots.anchored,
-        edges.user_id, CASE WHEN snapshots.snapshot_index = 1 THEN edges.valid_from END
+        edges.user_id,
+        -- Without an anchor, snapshot 1 is a new first snapshot (an earlier one stopped being
+        -- complete): no interval starts before it.
+        CASE WHEN snapshots.snapshot_index = 1 AND snapshots.anchored THEN edges.valid_from END
             AS carried_from
     FROM edges_in_scope AS edges
     INNER JOIN snapshots_in_scope AS snapshots

@@ -99,3 +99,21 @@ def test_one_transform_after_many_loads_equals_rebuild(settings):
     incremental = edges(con)
     transform.rebuild(con, settings)
     assert incremental == edges(con) == EXPECTED
+
+
+def test_a_first_snapshot_re_extracted_incomplete_moves_the_start(settings):
+    con = connect(settings)
+    # Retention has dropped day 1's raw lists by day 5: later lists are read back from core.
+    load_days(con, settings, [D[1], D[2], D[4], D[5]])
+    land_lists(settings, ACCOUNT, ACCOUNT_ID, D[1], [10], [10], completed=False)
+    load.load_day(con, ACCOUNT, D[1], settings)
+    transform.transform_account(con, ACCOUNT_ID, settings)
+    # Day 2 is now the first complete snapshot: nothing can be known to start before it.
+    assert edges(con) == [
+        (10, "follower", D[2], None),
+        (10, "following", D[2], None),
+        (11, "follower", D[2], D[4]),
+        (11, "follower", D[5], None),
+        (12, "follower", D[2], None),
+        (12, "following", D[4], None),
+    ]
