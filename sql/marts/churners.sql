@@ -97,6 +97,10 @@ profile_observations AS (
         AND users.observed_on < recomputed_episodes.unfollowed_on
     WHERE users.account_id = $account_id
       AND users.observed_on > $cutoff - $churn_window_days
+      -- A profile without counts (a suspended or deleted user, an archive's bare id) observed
+      -- nothing: it must neither stretch the growth's span nor pair counts of different days.
+      AND users.following_count IS NOT NULL
+      AND users.followers_count IS NOT NULL
 ),
 
 episode_profiles AS (

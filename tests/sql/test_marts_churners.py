@@ -4,7 +4,8 @@ from tests.sql.scenario import day
 
 #  30: already following in the first snapshot, leaves on day 2: unknown start, no row.
 #  31: a churner: follows on day 1, leaves on day 4; again on days 10-16 (seven days, still inside
-#      the window); a third time for eight days (outside the window).
+#      the window), when its day-12 profile came without counts; a third time for eight days
+#      (outside the window).
 #  32: follows on day 2, followed back on day 3, leaves on day 6: short, but not churn.
 #  33: follows on day 1 and leaves after 30 days: not a churner.
 #  34: follows on day 5, leaves on day 7, its following count climbing by 100 a day.
@@ -29,6 +30,9 @@ def test_churn_episodes_with_profile_signals(scenario):
         )
     for n, following_count in ((1, 3000), (2, 3040), (3, 3080)):
         scenario.profile(n, 31, following_count, 2000)
+    scenario.profile(10, 31, 3100, 2000)
+    scenario.profile(11, 31, 3150, 2000)
+    scenario.profile(12, 31, None, None)
     scenario.profile(5, 34, 1000, 500)
     scenario.profile(6, 34, 1100, 520)
     scenario.transform()
@@ -41,7 +45,7 @@ def test_churn_episodes_with_profile_signals(scenario):
     )
     assert rows == [
         (31, day(1), day(4), 3, False, True, 1, 40.0, pytest.approx(3080 / 2000)),
-        (31, day(10), day(17), 7, False, True, 2, None, None),
+        (31, day(10), day(17), 7, False, True, 2, 50.0, pytest.approx(3150 / 2000)),
         (32, day(2), day(6), 4, True, False, 0, None, None),
         (34, day(5), day(7), 2, False, True, 1, 100.0, pytest.approx(1100 / 520)),
     ]
