@@ -153,13 +153,18 @@ def load_day(
                 )
             else:
                 table, date_column, select = _INSERTS[kind]
+                # A quarantined batch never reaches the raw tables, nor an incomplete list.
+                inserting = status == "complete" or (
+                    status == "incomplete" and kind not in LIST_KINDS
+                )
+                if kind in _CONVERSATION_IDS:
+                    _record_dropped_conversations(con, kind, params, path if inserting else None)
                 con.execute(
                     f"DELETE FROM {table} WHERE account_id = $account_id "
                     f"AND {date_column} = $snapshot_date",
                     params,
                 )
-                # A quarantined batch never reaches the raw tables, nor an incomplete list.
-                if status == "complete" or (status == "incomplete" and kind not in LIST_KINDS):
+                if inserting:
                     insert = f"INSERT INTO {table} {select}"
                     con.execute(insert, bind(insert, {**params, "path": path}))
             rows[kind] = manifest.row_count
@@ -195,6 +200,32 @@ def load_day(
             [account_id, snapshot_date],
         )
     return LoadResult(account_id, snapshot_date, statuses, rows)
+
+
+# The kinds whose rows belong to conversations, and each row's id.
+_CONVERSATION_IDS = {"tweets": "tweet_id", "replies": "reply_id"}
+
+
+def _record_dropped_conversations(
+    con: duckdb.DuckDBPyConnection, kind: str, params: dict, new_path: str | None
+) -> None:
+    """Note the conversations of the date's loaded rows that the new batch (at new_path; None:
+    nothing replaces them) no longer holds. No row would otherwise tell the question marts to
+    recompute them; a rerun of the same batch notes nothing."""
+    table, date_column, _ = _INSERTS[kind]
+    row_id = _CONVERSATION_IDS[kind]
+    kept = (
+        f"AND NOT EXISTS (SELECT 1 FROM read_parquet($path) AS new "
+        f"WHERE CAST(new.{row_id} AS BIGINT) = old.{row_id})"
+        if new_path
+        else ""
+    )
+    sql = f"""INSERT INTO meta.replaced_conversations
+              SELECT DISTINCT old.account_id, old.conversation_id FROM {table} AS old
+              WHERE old.account_id = $account_id AND old.{date_column} = $snapshot_date
+                AND old.conversation_id IS NOT NULL {kept}
+              ON CONFLICT DO NOTHING"""
+    con.execute(sql, bind(sql, {**params, "path": new_path}))
 
 
 def _loaded_complete(

@@ -221,7 +221,8 @@ def transform_account(
             con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM model_rows")
         con.execute("DROP TABLE IF EXISTS model_rows")
         retention.compact(con, account_id, settings)
-        con.execute("DELETE FROM meta.pending_transform WHERE account_id = ?", [account_id])
+        for done in ("meta.pending_transform", "meta.replaced_conversations"):
+            con.execute(f"DELETE FROM {done} WHERE account_id = ?", [account_id])
     return cutoff
 
 

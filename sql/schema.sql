@@ -96,6 +96,13 @@ CREATE TABLE IF NOT EXISTS meta.pending_transform (
 );
 COMMENT ON TABLE meta.pending_transform IS 'Per account, the earliest date loaded since the last transform: the transform rebuilds from there.';
 
+CREATE TABLE IF NOT EXISTS meta.replaced_conversations (
+    account_id BIGINT NOT NULL,
+    conversation_id BIGINT NOT NULL,
+    PRIMARY KEY (account_id, conversation_id)
+);
+COMMENT ON TABLE meta.replaced_conversations IS 'Per account, the conversations of tweets and replies that a load replaced since the last transform (a re-extract of a date may no longer return them): the question marts recompute those questions, then the transform clears the rows.';
+
 CREATE TABLE IF NOT EXISTS meta.question_overrides (
     account_id BIGINT NOT NULL,
     tweet_id VARCHAR NOT NULL,

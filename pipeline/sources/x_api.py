@@ -65,7 +65,8 @@ ANSWER_WINDOW = timedelta(hours=24)
 DEFAULT_RESET = timedelta(minutes=15)
 
 _BEARER = re.compile(r"Bearer\s+[^\s'\",}]+")
-_NOT_QUESTION_TEXT = re.compile(r"https?://\S+|[@#]\w+")
+# A URL ends before trailing '?'s: they ask ("thoughts on https://t.co/x?").
+_NOT_QUESTION_TEXT = re.compile(r"https?://\S*[^\s?]|[@#]\w+")
 
 
 class _RedactBearer(logging.Filter):

@@ -5,6 +5,8 @@
 --   WHERE account_id = $account_id AND snapshot_date > $cutoff)
 --   OR conversation_id IN (SELECT conversation_id FROM raw.replies
 --   WHERE account_id = $account_id AND snapshot_date > $cutoff)
+--   OR conversation_id IN (SELECT conversation_id FROM meta.replaced_conversations
+--   WHERE account_id = $account_id)
 --   OR CAST(tweet_id AS VARCHAR) IN (SELECT tweet_id FROM meta.question_overrides
 --   WHERE account_id = $account_id)
 --   OR NOT EXISTS (SELECT 1 FROM meta.snapshots WHERE account_id = $account_id
@@ -38,7 +40,8 @@
 -- column status: 'final' when replies were fetched 24 hours or more after posting, else 'open'.
 --
 -- Incremental: a question is recomputed when it was posted after $cutoff, when an extract loaded
--- after $cutoff returned it or a reply in its conversation, when configuration names it, and
+-- after $cutoff returned it or a reply in its conversation, when a load replaced rows of its
+-- conversation (a re-extract may have dropped a reply), when configuration names it, and
 -- while it was not final by the extracts up to $cutoff. Anything else it depends on (audience,
 -- earlier extracts) is dated on or before $cutoff.
 WITH follower_snapshots AS (
@@ -74,6 +77,8 @@ questions_to_build AS (
        OR conversation_id IN (
            SELECT conversation_id FROM raw.replies
            WHERE account_id = $account_id AND snapshot_date > $cutoff)
+       OR conversation_id IN (
+           SELECT conversation_id FROM meta.replaced_conversations WHERE account_id = $account_id)
        OR CAST(tweet_id AS VARCHAR) IN (
            SELECT tweet_id FROM meta.question_overrides WHERE account_id = $account_id)
        OR NOT EXISTS (

@@ -5,6 +5,8 @@
 --   WHERE account_id = $account_id AND snapshot_date > $cutoff)
 --   OR conversation_id IN (SELECT conversation_id FROM raw.replies
 --   WHERE account_id = $account_id AND snapshot_date > $cutoff)
+--   OR conversation_id IN (SELECT conversation_id FROM meta.replaced_conversations
+--   WHERE account_id = $account_id)
 --   OR CAST(tweet_id AS VARCHAR) IN (SELECT tweet_id FROM meta.question_overrides
 --   WHERE account_id = $account_id)
 --   OR NOT EXISTS (SELECT 1 FROM meta.snapshots WHERE account_id = $account_id
@@ -38,6 +40,9 @@ WITH questions AS (
           OR conversation_id IN (
               SELECT conversation_id FROM raw.replies
               WHERE account_id = $account_id AND snapshot_date > $cutoff)
+          OR conversation_id IN (
+              SELECT conversation_id FROM meta.replaced_conversations
+              WHERE account_id = $account_id)
           OR CAST(tweet_id AS VARCHAR) IN (
               SELECT tweet_id FROM meta.question_overrides WHERE account_id = $account_id)
           OR NOT EXISTS (

@@ -41,7 +41,11 @@ SELECT
         AND latest_tweets.in_reply_to_user_id IS NULL
         AND NOT starts_with(coalesce(latest_tweets.text, ''), 'RT @') AS is_original,
     contains(
-        regexp_replace(coalesce(latest_tweets.text, ''), '(https?://\S+|@\w+|#\w+)', '', 'g'), '?'
+        -- A URL ends before trailing '?'s: they ask ("thoughts on https://t.co/x?").
+        regexp_replace(
+            coalesce(latest_tweets.text, ''), '(https?://\S*[^\s?]|@\w+|#\w+)', '', 'g'
+        ),
+        '?'
     ) AS has_question_mark,
     question_overrides.is_question AS configured_question
 FROM latest_tweets

@@ -302,6 +302,7 @@ def test_question_detection():
     assert not is_question("New post is up: https://example.com/post?id=42 #writing")
     assert not is_question("Ask @maya_x, she knows: https://x.com/i?q=1 #tips")
     assert is_question("@maya_x did you see this?")
+    assert is_question("Thoughts on this https://t.co/abc?")
 
 
 def test_questions_named_in_the_config_win(x_api, x_settings):

@@ -3,9 +3,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline import run
+from pipeline import load, run
 from pipeline.config import Account, Config
 from pipeline.warehouse import open_warehouse
+from tests.helpers import land_replies
 from tests.sql.scenario import ACCOUNT_ID, at, day
 
 QUESTION, CONFIGURED, QUOTE = 500, 505, 506
@@ -133,3 +134,48 @@ def test_questions_named_in_config_reach_the_marts(config):
         assert con.execute(
             "SELECT count(*) FROM mart.question_response WHERE tweet_id = ?", [statement]
         ).fetchall() == [(0,)]
+
+
+def test_question_marks_inside_links_mentions_and_hashtags_do_not_ask(scenario):
+    texts = {
+        601: "New post is up: https://example.com/blog/post?id=42&ref=tw",
+        602: "Thoughts on this https://t.co/abc?",
+        603: "Is it just me, or #why?",
+        604: "Via @maya_x: https://x.com/i?q=1 #tips",
+    }
+    scenario.lists(0, {1}, set())
+    for tweet_id, text in texts.items():
+        scenario.tweet(0, tweet_id, at(0, 9), text)
+    scenario.transform()
+    assert scenario.rows("staging.stg_tweets", "tweet_id, has_question_mark", "tweet_id") == [
+        (601, False),
+        (602, True),
+        (603, True),
+        (604, False),
+    ]
+
+
+def test_a_re_extract_that_drops_a_reply_recomputes_its_question(scenario):
+    for n in range(4):
+        scenario.lists(n, {1, 2}, set())
+    scenario.tweet(0, QUESTION, at(0, 20), "Coffee or tea?")
+    for n in range(3):
+        scenario.replies_fetched(n, at(n + 1))
+    # Only day 3's extract returns follower 1's answer; the question was final by day 2.
+    account = Account(handle="hand_built", persona="organic")
+    land_replies(scenario.settings, account, ACCOUNT_ID, day(3), [(9001, QUESTION, 1, at(1, 1))])
+    load.load_day(scenario.con, account, day(3), scenario.settings, kinds=("replies",))
+    scenario.transform()
+    counts = "repliers_24h, follower_repliers_24h, replies_24h, status"
+    assert scenario.rows("mart.question_response", counts, "tweet_id") == [(1, 1, 1, "final")]
+    # Loading the same batch again replaces nothing: no question needs recomputing.
+    load.load_day(scenario.con, account, day(3), scenario.settings, kinds=("replies",))
+    replaced = "SELECT count(*) FROM meta.replaced_conversations"
+    assert scenario.con.execute(replaced).fetchone() == (0,)
+
+    # Day 3 is extracted again and the reply is gone (deleted on X), as a rebuild would say.
+    land_replies(scenario.settings, account, ACCOUNT_ID, day(3), [])
+    load.load_day(scenario.con, account, day(3), scenario.settings, kinds=("replies",))
+    scenario.transform()
+    assert scenario.rows("mart.question_response", counts, "tweet_id") == [(0, 0, 0, "final")]
+    assert scenario.rows("mart.question_response_curve", "max(follower_repliers)", "1") == [(0,)]
