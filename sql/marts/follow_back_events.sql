@@ -9,19 +9,23 @@
 -- grain: one row per new relationship: a follow edge (the user follows the account, or the
 --   account follows the user) that appears while the reverse edge does not exist
 -- definition: initiated_by = 'them' when the user followed first, 'us' when the account did,
---   'same_day' when both edges appear in the same snapshot. initiated_on is the first complete
---   snapshot showing the new edge; reciprocated_on the first complete snapshot showing the reverse
---   edge while the first still holds (NULL if never: following back someone who has already
---   left is a new relationship, not a follow-back); latency_days = reciprocated_on -
---   initiated_on (resolution: one snapshot interval). window_closed = a complete snapshot of the
---   list that would show the follow-back exists on or after initiated_on +
---   followback_window_days. Reciprocation after the window still fills reciprocated_on; count
---   latency_days <= followback_window_days for a within-window rate. An edge that appears while
---   the reverse edge holds is itself the follow-back and has no row of its own. Relationships
---   visible in either list's first complete snapshot have an unknown start and are left out.
+--   'same_day' when both edges appear in the same snapshot, and 'unknown' when the reverse list has
+--   no complete snapshot from initiated_on until the reverse edge shows: across that gap either
+--   side may have moved first, and nothing is inferred from a gap. initiated_on is the first
+--   complete snapshot showing the new edge; reciprocated_on the first complete snapshot showing the
+--   reverse edge while the first still holds (NULL if never: following back someone who has already
+--   left is a new relationship, not a follow-back); latency_days = reciprocated_on - initiated_on
+--   (resolution: one snapshot interval). window_closed = a complete snapshot of the list that would
+--   show the follow-back exists on or after initiated_on + followback_window_days. Reciprocation
+--   after the window still fills reciprocated_on; count latency_days <= followback_window_days for
+--   a within-window rate. An edge that appears while the reverse edge holds is itself the
+--   follow-back and has no row of its own. Relationships visible in either list's first complete
+--   snapshot have an unknown start and are left out, and so is everything until both lists have a
+--   complete snapshot.
 -- column account_id: The tracked account's X id.
 -- column user_id: The other user's X id.
--- column initiated_by: 'them' (the user followed first), 'us' (the account did) or 'same_day'.
+-- column initiated_by: 'them' (the user followed first), 'us' (the account did), 'same_day', or
+--   'unknown' (a gap in the reverse list hides which side moved first).
 -- column initiated_on: Date of the first complete snapshot showing the initiating edge.
 -- column reciprocated_on: Date of the first complete snapshot showing the reverse edge while the
 --   initiating edge still held; NULL if not (yet) reciprocated.
@@ -41,10 +45,11 @@ WITH list_snapshots AS (
 
 list_bounds AS (
     SELECT
-        greatest(
+        -- NULL until both lists have a complete snapshot (greatest() would skip a NULL).
+        CASE WHEN count(DISTINCT direction) = 2 THEN greatest(
             min(snapshot_date) FILTER (WHERE direction = 'follower'),
             min(snapshot_date) FILTER (WHERE direction = 'following')
-        ) AS both_lists_known_from,
+        ) END AS both_lists_known_from,
         max(snapshot_date) FILTER (WHERE direction = 'follower') AS last_follower_snapshot,
         max(snapshot_date) FILTER (WHERE direction = 'following') AS last_following_snapshot,
         least(
@@ -103,6 +108,13 @@ follow_back_events AS (
         relationship_starts.user_id,
         CASE
             WHEN reciprocations.reciprocated_on = relationship_starts.valid_from THEN 'same_day'
+            WHEN reciprocations.reciprocated_on IS NOT NULL AND NOT EXISTS (
+                SELECT 1
+                FROM list_snapshots AS reverse_snapshots
+                WHERE reverse_snapshots.direction <> relationship_starts.direction
+                  AND reverse_snapshots.snapshot_date >= relationship_starts.valid_from
+                  AND reverse_snapshots.snapshot_date < reciprocations.reciprocated_on
+            ) THEN 'unknown'
             WHEN relationship_starts.direction = 'follower' THEN 'them'
             ELSE 'us'
         END AS initiated_by,

@@ -55,3 +55,29 @@ def test_follow_back_events(scenario):
         (16, "them", day(5), None, None, True),
         (16, "us", day(8), None, None, False),
     ]
+
+
+def test_a_gap_in_the_reverse_list_leaves_the_order_unknown(scenario):
+    # 2 follows on day 2 while the following list broke off; the account follows 2 by day 3.
+    # 3 follows on day 2 too, but the account follows it only on day 4, after day 3's complete
+    # following list showed it absent: 3 moved first.
+    scenario.lists(0, {1}, {1})
+    scenario.lists(1, {1}, {1})
+    scenario.lists(2, {1, 2, 3}, {1}, incomplete=("following",))
+    scenario.lists(3, {1, 2, 3}, {1, 2})
+    scenario.lists(4, {1, 2, 3}, {1, 2, 3})
+    scenario.transform()
+
+    rows = scenario.rows(
+        "mart.follow_back_events",
+        "user_id, initiated_by, initiated_on, reciprocated_on, latency_days",
+        "user_id",
+    )
+    assert rows == [(2, "unknown", day(2), day(3), 1), (3, "them", day(2), day(4), 2)]
+
+
+def test_no_events_until_both_lists_have_a_complete_snapshot(scenario):
+    for n in range(3):
+        scenario.lists(n, {1} if n == 0 else {1, 2}, None)
+    scenario.transform()
+    assert scenario.rows("mart.follow_back_events", "user_id", "user_id") == []
