@@ -16,7 +16,8 @@
 -- column unfollowed_on: t2: the first complete snapshot after t1 on which U no longer followed A.
 -- column days_followed: t2 - t1 in days (at most churn_window_days).
 -- column followed_back: True when A followed U at some point between t1 and t2.
--- column is_churn: True when A did not follow U back: a follow churner episode.
+-- column is_churn: True when A did not follow U back: a follow churner episode. NULL when A's
+--   following list has no complete snapshot in [t1, t2): A may have followed back unseen.
 -- column episodes: How many churn episodes U had done with A up to and including this one (the
 --   user's latest row holds the total). Counting up to this row keeps closed rows final.
 -- column following_count_growth_per_day: Change in U's following count per day over the
@@ -28,7 +29,13 @@
 -- Incremental: an episode that ended on or before $cutoff is final (its intervals, the
 -- following list before t2 and U's earlier episodes are). Profiles are read only for the
 -- recomputed episodes, which all started after $cutoff - churn_window_days.
-WITH first_follower_snapshot AS (
+WITH following_snapshots AS (
+    SELECT snapshot_date
+    FROM staging.stg_list_snapshots
+    WHERE account_id = $account_id AND direction = 'following'
+),
+
+first_follower_snapshot AS (
     SELECT min(snapshot_date) AS snapshot_date
     FROM staging.stg_list_snapshots
     WHERE account_id = $account_id AND direction = 'follower'
@@ -58,7 +65,13 @@ short_follows AS (
               AND following_intervals.valid_from < follower_intervals.valid_to
               AND coalesce(following_intervals.valid_to, DATE '9999-12-31')
                   > follower_intervals.valid_from
-        ) AS followed_back
+        ) AS followed_back,
+        EXISTS (
+            SELECT 1
+            FROM following_snapshots
+            WHERE following_snapshots.snapshot_date >= follower_intervals.valid_from
+              AND following_snapshots.snapshot_date < follower_intervals.valid_to
+        ) AS following_observed
     FROM follower_intervals
     CROSS JOIN first_follower_snapshot
     WHERE follower_intervals.valid_from > first_follower_snapshot.snapshot_date
@@ -71,14 +84,15 @@ numbered_episodes AS (
         followed_on,
         unfollowed_on,
         followed_back,
-        count(*) FILTER (WHERE NOT followed_back) OVER (
+        CASE WHEN followed_back THEN false WHEN following_observed THEN true END AS is_churn,
+        count(*) FILTER (WHERE NOT followed_back AND following_observed) OVER (
             PARTITION BY user_id ORDER BY followed_on ROWS UNBOUNDED PRECEDING
         ) AS episodes
     FROM short_follows
 ),
 
 recomputed_episodes AS (
-    SELECT user_id, followed_on, unfollowed_on, followed_back, episodes
+    SELECT user_id, followed_on, unfollowed_on, followed_back, is_churn, episodes
     FROM numbered_episodes
     WHERE unfollowed_on > $cutoff
 ),
@@ -124,7 +138,7 @@ SELECT
     CAST(recomputed_episodes.unfollowed_on - recomputed_episodes.followed_on AS INTEGER)
         AS days_followed,
     recomputed_episodes.followed_back,
-    NOT recomputed_episodes.followed_back AS is_churn,
+    recomputed_episodes.is_churn,
     CAST(recomputed_episodes.episodes AS BIGINT) AS episodes,
     CAST(
         (episode_profiles.last_following_count - episode_profiles.first_following_count)

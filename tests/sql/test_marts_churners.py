@@ -49,3 +49,18 @@ def test_churn_episodes_with_profile_signals(scenario):
         (32, day(2), day(6), 4, True, False, 0, None, None),
         (34, day(5), day(7), 2, False, True, 1, 100.0, pytest.approx(1100 / 520)),
     ]
+
+
+def test_an_episode_the_following_list_never_saw_is_not_judged(scenario):
+    # 40 follows on day 1 and leaves on day 3; the following list broke off on days 1 and 2.
+    for n in range(4):
+        scenario.lists(
+            n,
+            {40} if n in (1, 2) else set(),
+            set(),
+            incomplete=("following",) if n in (1, 2) else (),
+        )
+    scenario.transform()
+    assert scenario.rows(
+        "mart.churners", "user_id, followed_back, is_churn, episodes", "user_id"
+    ) == [(40, False, None, 0)]
