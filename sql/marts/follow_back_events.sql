@@ -1,6 +1,8 @@
 -- model: mart.follow_back_events
 -- materialized: incremental
--- replace_where: initiated_on > $cutoff OR reciprocated_on IS NULL OR reciprocated_on > $cutoff
+-- replace_where: initiated_on > $cutoff OR reciprocated_on > $cutoff
+--   OR user_id IN (SELECT user_id FROM core.follow_edges WHERE account_id = $account_id
+--   AND (valid_from > $cutoff OR valid_to > $cutoff))
 --   OR initiated_on + $followback_window_days > (
 --   SELECT least(
 --   coalesce(max(snapshot_date) FILTER (WHERE direction = 'follower'), DATE '1970-01-01'),
@@ -34,9 +36,11 @@
 --   initiated_on + followback_window_days (default 30): a NULL reciprocated_on is then a
 --   within-window no.
 --
--- Incremental: a row is final once initiated_on and reciprocated_on are on or before $cutoff
--- and its window closed by the last snapshots on or before $cutoff (the replace_where
--- subquery); every other row is recomputed. The SELECT ends with the same condition.
+-- Incremental: a row depends on the user's intervals and on the lists' snapshots. It is final
+-- once initiated_on and reciprocated_on are on or before $cutoff, its window closed by the last
+-- snapshots on or before $cutoff (the replace_where subquery), and none of the user's intervals
+-- starts or ends after $cutoff (a follow-back still to come starts one). So a relationship
+-- never followed back is not rewritten every day. The SELECT ends with the same condition.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date
     FROM staging.stg_list_snapshots
@@ -147,6 +151,7 @@ SELECT
     window_closed
 FROM follow_back_events
 WHERE initiated_on > $cutoff
-   OR reciprocated_on IS NULL
    OR reciprocated_on > $cutoff
+   OR user_id IN (
+       SELECT user_id FROM intervals WHERE valid_from > $cutoff OR valid_to > $cutoff)
    OR initiated_on + $followback_window_days > windows_final_through

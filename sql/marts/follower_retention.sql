@@ -20,8 +20,11 @@
 --   (NULL before any reading).
 --
 -- Incremental: a cohort is final once all its 90-day readings exist and were all on or before
--- $cutoff, and no member can join it (cohort_week more than 7 days before $cutoff). Follower
--- intervals are compact, so the SELECT derives all cohorts and keeps the ones that can change.
+-- $cutoff, and no member can join it (cohort_week more than 7 days before $cutoff). That is
+-- certain for a cohort whose last possible member's 90-day reading day (cohort_week + 6 + 90)
+-- came by the last snapshot on or before $cutoff, so only younger cohorts are read; the SELECT
+-- ends with the exact condition. A daily run thus reads about 100 days of new followers, however
+-- long the history.
 WITH follower_snapshots AS (
     SELECT snapshot_date
     FROM staging.stg_list_snapshots
@@ -41,22 +44,40 @@ first_appearances AS (
     HAVING min(valid_from) > (SELECT min(snapshot_date) FROM follower_snapshots)
 ),
 
+open_cohort_members AS (
+    SELECT user_id, first_seen_on, CAST(date_trunc('week', first_seen_on) AS DATE) AS cohort_week
+    FROM first_appearances
+    WHERE CAST(date_trunc('week', first_seen_on) AS DATE) + 96 > coalesce(
+        (SELECT max(snapshot_date) FROM follower_snapshots WHERE snapshot_date <= $cutoff),
+        DATE '1970-01-01'
+    )
+),
+
 horizons AS (
     SELECT unnest([7, 30, 90]) AS horizon_days
 ),
 
+member_horizons AS (
+    SELECT
+        open_cohort_members.user_id,
+        open_cohort_members.cohort_week,
+        horizons.horizon_days,
+        open_cohort_members.first_seen_on + horizons.horizon_days AS due_on
+    FROM open_cohort_members
+    CROSS JOIN horizons
+),
+
+-- The first complete snapshot on or after each due day (an ASOF join finds it without pairing
+-- every member with every snapshot).
 readings AS (
     SELECT
-        first_appearances.user_id,
-        CAST(date_trunc('week', first_appearances.first_seen_on) AS DATE) AS cohort_week,
-        horizons.horizon_days,
-        min(follower_snapshots.snapshot_date) AS read_on
-    FROM first_appearances
-    CROSS JOIN horizons
-    LEFT JOIN follower_snapshots
-        ON follower_snapshots.snapshot_date
-            >= first_appearances.first_seen_on + horizons.horizon_days
-    GROUP BY first_appearances.user_id, first_appearances.first_seen_on, horizons.horizon_days
+        member_horizons.user_id,
+        member_horizons.cohort_week,
+        member_horizons.horizon_days,
+        follower_snapshots.snapshot_date AS read_on
+    FROM member_horizons
+    ASOF LEFT JOIN follower_snapshots
+        ON follower_snapshots.snapshot_date >= member_horizons.due_on
 ),
 
 retention_readings AS (

@@ -1,5 +1,6 @@
 import pytest
 
+from pipeline import transform
 from tests.sql.scenario import day
 
 # Snapshots on a few days only; every other day is a gap, which defers a reading.
@@ -35,3 +36,26 @@ def test_weekly_cohorts(scenario):
         (day(0), 3, pytest.approx(1 / 3), pytest.approx(2 / 3), 0.0, day(95)),
         (day(7), 1, 1.0, 1.0, None, day(95)),
     ]
+
+
+def test_daily_runs_past_the_90_day_readings_equal_a_rebuild(scenario, con):
+    # A member joins every day and leaves after 5 to 100 days; from day 89 one run a day.
+    members = {1000 + n: (n, n + 5 + (n * 37) % 96) for n in range(1, 140)}
+    for n in range(150):
+        scenario.lists(n, {100} | {u for u, (a, b) in members.items() if a <= n < b}, set())
+        if n >= 89:
+            scenario.transform()
+    columns = "cohort_week, cohort_size, retained_7d, retained_30d, retained_90d"
+    daily = scenario.rows("mart.follower_retention", columns, "cohort_week")
+
+    transform.rebuild(con, scenario.settings)
+    assert scenario.rows("mart.follower_retention", columns, "cohort_week") == daily
+    # The first cohort (members joining on days 1-6): all final, as written by hand.
+    leave_after = {n: 5 + (n * 37) % 96 for n in range(1, 7)}
+    assert daily[0] == (
+        day(0),
+        6,
+        pytest.approx(sum(d > 7 for d in leave_after.values()) / 6),
+        pytest.approx(sum(d > 30 for d in leave_after.values()) / 6),
+        pytest.approx(sum(d > 90 for d in leave_after.values()) / 6),
+    )
