@@ -73,6 +73,16 @@ def machine() -> dict:
     }
 
 
+def commit() -> str:
+    """The commit of the code measured (the day's tasks import pipeline/ from this tree)."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    ).stdout.strip()
+
+
 def run_child(step: str, data_dir: Path, followers: int, day: date, **extra) -> dict:
     """Run one step in a fresh process; its JSON report plus peak RSS and the load average."""
     command = [
@@ -218,6 +228,7 @@ def measure_day(data_dir: Path, followers: int, day: date, repeat: int) -> dict:
         | {"walls": [b["wall"] for b in baselines]},
         "storage": storage(data_dir, followers, day),
         "outputs": compare(data_dir, followers, day, baseline["output"]),
+        "commit": commit(),
     }
     prune_landing(config, day)
     return result
@@ -436,8 +447,8 @@ def render(states: dict, summary: dict) -> str:
         "",
         "| followers | day | daily run s | validate | load | transform | load + transform "
         "| CPU s | peak RSS MB | extract s | baseline s | baseline / daily run "
-        "| baseline / (load + transform) | same outputs | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| baseline / (load + transform) | same outputs | load avg | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, state in states.items():
         for day, r in sorted(state["measured"].items(), key=lambda kv: int(kv[0])):
@@ -451,7 +462,8 @@ def render(states: dict, summary: dict) -> str:
                 f"| {r['baseline']['wall'] / run['wall']:.1f} "
                 f"| {r['baseline']['wall'] / warehouse:.1f} "
                 f"| {'yes' if r['outputs']['same_outputs'] else 'NO'} "
-                f"| {max(max(s['loadavg']) for s in steps.values()):.1f} |"
+                f"| {max(max(s['loadavg']) for s in steps.values()):.1f} "
+                f"| {r.get('commit', '-')} |"
             )
     lines += [
         "",
