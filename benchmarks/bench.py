@@ -306,7 +306,11 @@ def main() -> None:
         bench_size(followers, args, deadline)
     # Every size benched so far, this run or an earlier one.
     states = sorted(
-        (json.loads(p.read_text()) for p in RESULTS.glob("*.json") if p.stem != "summary"),
+        (
+            json.loads(p.read_text())
+            for p in RESULTS.glob("*.json")
+            if p.stem != "summary" and not p.stem.startswith("history_growth")
+        ),
         key=lambda state: state["followers"],
     )
     states = {label(state["followers"]): state for state in states}
@@ -507,6 +511,29 @@ def render(states: dict, summary: dict) -> str:
             f"| {row['followers']:,} | {row['policy']} | {row['days']} "
             f"| {row['full_scan_share']:.0%} | {row['requests']:,.0f} | {row['resources']:,.0f} |"
         )
+    growth = [json.loads(p.read_text()) for p in RESULTS.glob("history_growth-*.json")]
+    if growth:
+        lines += [
+            "",
+            "Day 2 against the day after a long history, measured back to back "
+            "(`python -m benchmarks.history_growth`), fastest of 3 each:",
+            "",
+            "| followers | day | daily run s | validate | load | transform | commit |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for g in sorted(growth, key=lambda g: g["followers"]):
+            for name in ("young", "old"):
+                f = g["fastest_seconds"][name]
+                lines.append(
+                    f"| {g['followers']:,} | {g['days'][name]} | {f['daily_run']:.2f} "
+                    f"| {f['validate']:.2f} | {f['load']:.2f} | {f['transform']:.2f} "
+                    f"| {g['commit']} |"
+                )
+            r = g["old_over_young"]
+            lines.append(
+                f"| | ratio | {r['daily_run']:.2f}x | {r['validate']:.2f}x | {r['load']:.2f}x "
+                f"| {r['transform']:.2f}x | |"
+            )
     pages = summary["page_processing"]
     lines += [
         "",

@@ -1,0 +1,93 @@
+"""Does the daily run cost more after a long history? Day 2 and day N+1, measured back to back.
+
+    python -m benchmarks.history_growth --followers 10m --old DIR [--repeat 3]
+
+`make bench` measures day 2, 30 and 90 over an hour or more, and on a shared machine its speed
+can drift in that time; comparing those days then mixes history with the machine. This runs the
+same two daily runs in alternation, minutes apart: the day after a fresh first day, and the day
+after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/10m after a
+90-day `make bench`). Each run starts from a copy of its warehouse, so every repeat does the same
+work. Writes benchmarks/results/history_growth-<size>.json (per step, the fastest wall seconds of
+each, and their ratio), which benchmarks/RESULTS.md shows at the next `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.bench import DAILY_RUN, EPOCH, RESULTS, commit, parse_size, run_child
+from benchmarks.run_step import config_for, label
+
+
+def last_loaded_day(data_dir: Path, followers: int) -> date:
+    db = config_for(data_dir, followers).settings.db_path
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT max(snapshot_date) FROM meta.snapshots").fetchone()[0]
+
+
+def daily_run(data_dir: Path, followers: int, day: date, state: Path) -> dict[str, float]:
+    db = config_for(data_dir, followers).settings.db_path
+    shutil.copy(state, db)
+    walls, account_id = {}, None
+    for step in DAILY_RUN:
+        extra = {"account_id": account_id} if step == "transform" else {}
+        report = run_child(step, data_dir, followers, day, **extra)
+        walls[step] = report["wall"]
+        if step == "load":
+            account_id = report["output"]["account_id"]
+    return walls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--followers", type=parse_size, required=True)
+    parser.add_argument("--old", type=Path, required=True, help="a bench work directory")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        young = Path(tmp) / "young"
+        run_child("history", young, args.followers, EPOCH)
+        old_day = last_loaded_day(args.old, args.followers) + timedelta(days=1)
+        days = {"young": (young, EPOCH + timedelta(days=1)), "old": (args.old, old_day)}
+        states = {}
+        for name, (data_dir, day) in days.items():
+            run_child("extract", data_dir, args.followers, day)
+            db = config_for(data_dir, args.followers).settings.db_path
+            states[name] = Path(tmp) / f"{name}.duckdb"
+            shutil.copy(db, states[name])
+        runs = {name: [] for name in days}
+        for _ in range(args.repeat):
+            for name, (data_dir, day) in days.items():
+                runs[name].append(daily_run(data_dir, args.followers, day, states[name]))
+        for name, (data_dir, _) in days.items():
+            shutil.copy(states[name], config_for(data_dir, args.followers).settings.db_path)
+
+    fastest = {
+        name: {step: min(r[step] for r in rs) for step in DAILY_RUN} for name, rs in runs.items()
+    }
+    for walls in fastest.values():
+        walls["daily_run"] = sum(walls[step] for step in DAILY_RUN)
+    result = {
+        "followers": args.followers,
+        "days": {name: day.isoformat() for name, (_, day) in days.items()},
+        "fastest_seconds": fastest,
+        "old_over_young": {
+            step: fastest["old"][step] / fastest["young"][step] for step in fastest["old"]
+        },
+        "commit": commit(),
+    }
+    text = json.dumps(result, indent=1)
+    (RESULTS / f"history_growth-{label(args.followers)}.json").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
