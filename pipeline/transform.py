@@ -149,7 +149,8 @@ def ensure_models(
             con.execute(f"CREATE OR REPLACE VIEW {model.name} AS {model.select}")
         else:
             outdated = _outdated_columns(con, model, parameters)
-            if outdated and replace_outdated_marts and model.name.startswith("mart."):
+            is_mart = model.name.startswith("mart.")
+            if outdated and replace_outdated_marts and is_mart:
                 con.execute(f"DROP TABLE {model.name}")
                 # Should the rebuild stop before an account, its next transform is a full one.
                 con.execute(
@@ -163,7 +164,7 @@ def ensure_models(
                 remedy = (
                     "Run `followback rebuild` once: it builds the mart tables anew from core "
                     "and raw."
-                    if model.name.startswith("mart.")
+                    if is_mart
                     else "It holds history that cannot be recomputed: migrate it by hand "
                     "(ALTER TABLE) before running this version."
                 )

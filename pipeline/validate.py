@@ -258,7 +258,7 @@ def _project(root: Path) -> tuple[Any, dict[str, Any]]:
                 batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
                     "whole"
                 )
-            definitions[name] = _stored_definition(context, gx, name, batch, expectations)
+            definitions[name] = _stored_definition(context, name, batch, expectations)
         # The suites' own pages, which the index links to, as this code defines them.
         context.build_data_docs(
             resource_identifiers=[ExpectationSuiteIdentifier(name=name) for name in definitions],
@@ -267,7 +267,7 @@ def _project(root: Path) -> tuple[Any, dict[str, Any]]:
     return context, definitions
 
 
-def _stored_definition(context, gx, name: str, batch, expectations: list):
+def _stored_definition(context, name: str, batch, expectations: list):
     """The stored validation definition of suite `name`, written only when the code changed it.
 
     Every task process opens the shared project, and GX checks before each run that its suite and
@@ -275,6 +275,8 @@ def _stored_definition(context, gx, name: str, batch, expectations: list):
     that re-saved an unchanged suite would make every other running process's copy stale
     (ValidationDefinitionRelatedResourcesFreshnessError).
     """
+    import great_expectations as gx
+
     try:
         stored = context.validation_definitions.get(name)
     except (LookupError, gx.exceptions.DataContextError):
