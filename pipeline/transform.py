@@ -189,6 +189,24 @@ def pending_accounts(con: duckdb.DuckDBPyConnection) -> dict[int, date]:
     return dict(con.execute("SELECT account_id, dirty_from FROM meta.pending_transform").fetchall())
 
 
+def run_incremental(con: duckdb.DuckDBPyConnection, model: Model, parameters: dict) -> int:
+    """Replace the account's rows of `model` that match its replace_where with its SELECT's.
+
+    Returns how many rows it wrote.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE model_rows AS {model.select}",
+        bind(model.select, parameters),
+    )
+    delete = f"DELETE FROM {model.name} WHERE account_id = $account_id AND ({model.replace_where})"
+    con.execute(delete, bind(delete, parameters))
+    written = con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM model_rows").fetchone()[
+        0
+    ]
+    con.execute("DROP TABLE model_rows")
+    return written
+
+
 def transform_account(
     con: duckdb.DuckDBPyConnection,
     account_id: int,
@@ -208,19 +226,8 @@ def transform_account(
     with transaction(con):
         ensure_models(con, settings)
         for model in models():
-            if model.materialized != "incremental":
-                continue
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE model_rows AS {model.select}",
-                bind(model.select, parameters),
-            )
-            delete = (
-                f"DELETE FROM {model.name} WHERE account_id = $account_id "
-                f"AND ({model.replace_where})"
-            )
-            con.execute(delete, bind(delete, parameters))
-            con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM model_rows")
-        con.execute("DROP TABLE IF EXISTS model_rows")
+            if model.materialized == "incremental":
+                run_incremental(con, model, parameters)
         retention.compact(con, account_id, settings)
         for done in ("meta.pending_transform", "meta.replaced_conversations"):
             con.execute(f"DELETE FROM {done} WHERE account_id = ?", [account_id])

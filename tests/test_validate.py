@@ -128,6 +128,11 @@ def duplicate_ids(frame, manifest):
     return pd.concat([frame, frame.head(2)]), manifest
 
 
+def set_first_id(frame, manifest, user_id: str):
+    frame.loc[frame.index[0], "user_id"] = user_id
+    return frame, manifest
+
+
 def null_ids(frame, manifest):
     frame.loc[frame.index[:2], "user_id"] = None
     return frame, manifest
@@ -162,12 +167,32 @@ FAILURE_MODES = {
     "duplicate ids": (
         "followers",
         duplicate_ids,
-        {"followers": [("expect_column_values_to_be_unique", "user_id")]},
+        {"followers": [("expect_column_values_to_be_unique", "user_id_as_bigint")]},
+    ),
+    "an id spelled with a leading zero": (
+        "followers",
+        lambda frame, manifest: set_first_id(frame, manifest, "0" + frame["user_id"].iloc[0]),
+        {
+            "followers": [
+                ("expect_column_values_to_match_regex", "user_id"),
+                ("expect_column_values_to_not_be_null", "user_id_as_bigint"),
+            ]
+        },
+    ),
+    "an id beyond BIGINT": (
+        "followers",
+        lambda frame, manifest: set_first_id(frame, manifest, str(2**63)),
+        {"followers": [("expect_column_values_to_not_be_null", "user_id_as_bigint")]},
     ),
     "null ids": (
         "followers",
         null_ids,
-        {"followers": [("expect_column_values_to_not_be_null", "user_id")]},
+        {
+            "followers": [
+                ("expect_column_values_to_not_be_null", "user_id"),
+                ("expect_column_values_to_not_be_null", "user_id_as_bigint"),
+            ]
+        },
     ),
     "half the pages missing": (
         "followers",
@@ -248,7 +273,7 @@ def test_good_days_pass_and_their_results_are_kept(two_days):
         "WHERE snapshot_date = ? AND suite = 'followers'",
         [D2],
     )
-    assert [row[:3] for row in rows] == [("followers", True, 4)]
+    assert [row[:3] for row in rows] == [("followers", True, 5)]
     assert Path(rows[0][3]).is_file()
     index = validate.build_data_docs_index(config.settings, D2)
     assert index == config.settings.validation_dir / "2026-01" / SITE / "index.html"
@@ -260,7 +285,7 @@ def test_good_days_pass_and_their_results_are_kept(two_days):
     outcome = json.loads(
         validate.result_path(config.settings, "replies", MAYA.handle, D2).read_text()
     )
-    assert (outcome["success"], outcome["evaluated"], outcome["failed"]) == (True, 7, [])
+    assert (outcome["success"], outcome["evaluated"], outcome["failed"]) == (True, 8, [])
 
 
 def test_quarantined_day_re_extracted_later_loads_complete_and_correct(config, tmp_path):
@@ -313,7 +338,9 @@ def test_failed_re_extract_keeps_the_day_already_loaded(config):
     run.validate_snapshot(MAYA.handle, D2.isoformat(), config)
     with pytest.raises(validate.QuarantinedSnapshotError):
         run.load_snapshot(MAYA.handle, D2.isoformat(), config)
-    assert failures(config, D2)["followers"] == [("expect_column_values_to_be_unique", "user_id")]
+    assert failures(config, D2)["followers"] == [
+        ("expect_column_values_to_be_unique", "user_id_as_bigint")
+    ]
     assert statuses(config, D2)["followers"] == "complete"
     assert loaded_before(config, D3) == before
 

@@ -1,0 +1,74 @@
+"""Where a daily transform spends its time: each model, the compaction, and the rows recomputed.
+
+    python -m benchmarks.model_timings --followers 1m --data-dir DIR [--repeat 3]
+
+DIR holds a warehouse built by `make bench` or by
+`python -m benchmarks.run_step history --data-dir DIR --followers 1000000 --date 2026-01-01
+--until 2026-03-31`. The account's last date is transformed again, as its daily run left it to
+the transform, in a transaction rolled back after each repeat, on a copy of the warehouse. Prints
+one line a step: the fastest repeat's seconds, and the rows an incremental model rewrote (its
+account's rows matching replace_where).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from benchmarks.bench import parse_size
+from benchmarks.run_step import config_for
+from pipeline import retention, transform
+from pipeline.warehouse import open_warehouse
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--followers", type=parse_size, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    settings = config_for(args.data_dir, args.followers).settings
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = replace(settings, db_path=Path(tmp) / "warehouse.duckdb")
+        shutil.copy(config_for(args.data_dir, args.followers).settings.db_path, settings.db_path)
+        with open_warehouse(settings) as con:
+            account_id, last = con.execute(
+                "SELECT account_id, max(snapshot_date) FROM meta.snapshots GROUP BY 1"
+            ).fetchone()
+            parameters = {
+                **transform._settings_parameters(settings),
+                "account_id": account_id,
+                "cutoff": last - timedelta(days=1),
+            }
+            seconds: dict[str, float] = {}
+            rows: dict[str, int] = {}
+            for _ in range(args.repeat):
+                con.execute("BEGIN TRANSACTION")
+                for model in transform.models():
+                    if model.materialized != "incremental":
+                        continue
+                    started = time.perf_counter()
+                    rows[model.name] = transform.run_incremental(con, model, parameters)
+                    elapsed = time.perf_counter() - started
+                    seconds[model.name] = min(seconds.get(model.name, elapsed), elapsed)
+                started = time.perf_counter()
+                retention.compact(con, account_id, settings)
+                elapsed = time.perf_counter() - started
+                seconds["retention.compact"] = min(
+                    seconds.get("retention.compact", elapsed), elapsed
+                )
+                con.execute("ROLLBACK")
+    print(f"transform of {last}, fastest of {args.repeat}")
+    for step, fastest in seconds.items():
+        count = f"{rows[step]:10,} rows" if step in rows else ""
+        print(f"{step:32} {fastest:6.3f} s {count}")
+    print(f"{'total':32} {sum(seconds.values()):6.3f} s")
+
+
+if __name__ == "__main__":
+    main()
