@@ -3,11 +3,13 @@
 -- replace_where: initiated_on > $cutoff OR reciprocated_on > $cutoff
 --   OR user_id IN (SELECT user_id FROM core.follow_edges WHERE account_id = $account_id
 --   AND (valid_from > $cutoff OR valid_to > $cutoff))
---   OR initiated_on + $followback_window_days > (
+--   OR (initiated_on + $followback_window_days > (
 --   SELECT least(
 --   coalesce(max(snapshot_date) FILTER (WHERE direction = 'follower'), DATE '1970-01-01'),
 --   coalesce(max(snapshot_date) FILTER (WHERE direction = 'following'), DATE '1970-01-01'))
 --   FROM staging.stg_list_snapshots WHERE account_id = $account_id AND snapshot_date <= $cutoff)
+--   AND initiated_on + $followback_window_days <= (
+--   SELECT max(snapshot_date) FROM meta.snapshots WHERE account_id = $account_id))
 -- grain: one row per new relationship: a follow edge (the user follows the account, or the
 --   account follows the user) that appears while the reverse edge does not exist
 -- definition: initiated_by = 'them' when the user followed first, 'us' when the account did,
@@ -36,11 +38,14 @@
 --   initiated_on + followback_window_days (default 30): a NULL reciprocated_on is then a
 --   within-window no.
 --
--- Incremental: a row depends on the user's intervals and on the lists' snapshots. It is final
--- once initiated_on and reciprocated_on are on or before $cutoff, its window closed by the last
--- snapshots on or before $cutoff (the replace_where subquery), and none of the user's intervals
--- starts or ends after $cutoff (a follow-back still to come starts one). So a relationship
--- never followed back is not rewritten every day. The SELECT ends with the same condition.
+-- Incremental: a row depends on the user's intervals and on the lists' snapshots. It is
+-- rewritten when initiated_on or reciprocated_on is after $cutoff, when one of the user's
+-- intervals starts or ends after $cutoff (a follow-back still to come starts one), or when its
+-- window_closed may differ from the stored value: the window ends after the last snapshots on or
+-- before $cutoff (the first replace_where subquery), yet on or before the latest date ever loaded
+-- (the second). A window ending later was open at every transform and still is. So a daily run
+-- rewrites the relationships whose window ends that day, not the whole 30-day window. The SELECT
+-- ends with the same condition.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date
     FROM staging.stg_list_snapshots
@@ -67,7 +72,10 @@ list_bounds AS (
                     WHERE direction = 'following' AND snapshot_date <= $cutoff),
                 DATE '1970-01-01'
             )
-        ) AS windows_final_through
+        ) AS windows_final_through,
+        (
+            SELECT max(snapshot_date) FROM meta.snapshots WHERE account_id = $account_id
+        ) AS latest_loaded_date
     FROM list_snapshots
 ),
 
@@ -128,7 +136,8 @@ follow_back_events AS (
             WHEN 'follower' THEN list_bounds.last_following_snapshot
             ELSE list_bounds.last_follower_snapshot
         END >= relationship_starts.valid_from + $followback_window_days AS window_closed,
-        list_bounds.windows_final_through
+        list_bounds.windows_final_through,
+        list_bounds.latest_loaded_date
     FROM relationship_starts
     CROSS JOIN list_bounds
     LEFT JOIN reciprocations
@@ -154,4 +163,5 @@ WHERE initiated_on > $cutoff
    OR reciprocated_on > $cutoff
    OR user_id IN (
        SELECT user_id FROM intervals WHERE valid_from > $cutoff OR valid_to > $cutoff)
-   OR initiated_on + $followback_window_days > windows_final_through
+   OR (initiated_on + $followback_window_days > windows_final_through
+       AND initiated_on + $followback_window_days <= latest_loaded_date)
