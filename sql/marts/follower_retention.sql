@@ -57,6 +57,7 @@ horizons AS (
     SELECT unnest([7, 30, 90]) AS horizon_days
 ),
 
+-- A member's day after the last snapshot has no reading yet, so it is not paired.
 member_horizons AS (
     SELECT
         open_cohort_members.user_id,
@@ -65,6 +66,8 @@ member_horizons AS (
         open_cohort_members.first_seen_on + horizons.horizon_days AS due_on
     FROM open_cohort_members
     CROSS JOIN horizons
+    WHERE open_cohort_members.first_seen_on + horizons.horizon_days
+        <= (SELECT max(snapshot_date) FROM follower_snapshots)
 ),
 
 -- The first complete snapshot on or after each due day (an ASOF join finds it without pairing
@@ -76,7 +79,7 @@ readings AS (
         member_horizons.horizon_days,
         follower_snapshots.snapshot_date AS read_on
     FROM member_horizons
-    ASOF LEFT JOIN follower_snapshots
+    ASOF INNER JOIN follower_snapshots
         ON follower_snapshots.snapshot_date >= member_horizons.due_on
 ),
 
@@ -95,22 +98,40 @@ retention_readings AS (
     GROUP BY readings.user_id, readings.cohort_week, readings.horizon_days, readings.read_on
 ),
 
-cohorts AS (
+cohort_sizes AS (
+    SELECT cohort_week, count(*) AS cohort_size
+    FROM open_cohort_members
+    GROUP BY cohort_week
+),
+
+cohort_readings AS (
     SELECT
         cohort_week,
-        count(DISTINCT user_id) AS cohort_size,
         max(read_on) AS evaluated_through,
-        CASE WHEN count(read_on) FILTER (WHERE horizon_days = 7) = count(DISTINCT user_id)
-            THEN avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 7)
-        END AS retained_7d,
-        CASE WHEN count(read_on) FILTER (WHERE horizon_days = 30) = count(DISTINCT user_id)
-            THEN avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 30)
-        END AS retained_30d,
-        CASE WHEN count(read_on) FILTER (WHERE horizon_days = 90) = count(DISTINCT user_id)
-            THEN avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 90)
-        END AS retained_90d
+        count(*) FILTER (WHERE horizon_days = 7) AS read_7d,
+        avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 7) AS share_7d,
+        count(*) FILTER (WHERE horizon_days = 30) AS read_30d,
+        avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 30) AS share_30d,
+        count(*) FILTER (WHERE horizon_days = 90) AS read_90d,
+        avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 90) AS share_90d
     FROM retention_readings
     GROUP BY cohort_week
+),
+
+-- A share is known once every member has its reading.
+cohorts AS (
+    SELECT
+        cohort_sizes.cohort_week,
+        cohort_sizes.cohort_size,
+        cohort_readings.evaluated_through,
+        CASE WHEN cohort_readings.read_7d = cohort_sizes.cohort_size
+            THEN cohort_readings.share_7d END AS retained_7d,
+        CASE WHEN cohort_readings.read_30d = cohort_sizes.cohort_size
+            THEN cohort_readings.share_30d END AS retained_30d,
+        CASE WHEN cohort_readings.read_90d = cohort_sizes.cohort_size
+            THEN cohort_readings.share_90d END AS retained_90d
+    FROM cohort_sizes
+    LEFT JOIN cohort_readings ON cohort_readings.cohort_week = cohort_sizes.cohort_week
 )
 
 SELECT
