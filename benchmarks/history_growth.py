@@ -28,7 +28,9 @@ from benchmarks.run_step import config_for, label
 
 def last_loaded_day(data_dir: Path, followers: int) -> date:
     db = config_for(data_dir, followers).settings.db_path
-    with duckdb.connect(str(db), read_only=True) as con:
+    with duckdb.connect(str(db)) as con:
+        # Into the file what a stopped run left in the write-ahead log: the runs copy the file.
+        con.execute("CHECKPOINT")
         return con.execute("SELECT max(snapshot_date) FROM meta.snapshots").fetchone()[0]
 
 
