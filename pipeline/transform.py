@@ -200,9 +200,8 @@ def run_incremental(con: duckdb.DuckDBPyConnection, model: Model, parameters: di
     )
     delete = f"DELETE FROM {model.name} WHERE account_id = $account_id AND ({model.replace_where})"
     con.execute(delete, bind(delete, parameters))
-    written = con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM model_rows").fetchone()[
-        0
-    ]
+    insert = f"INSERT INTO {model.name} BY NAME SELECT * FROM model_rows"
+    written = con.execute(insert).fetchone()[0]
     con.execute("DROP TABLE model_rows")
     return written
 
