@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -514,3 +515,16 @@ def test_marts_that_do_not_exist_are_not_checked(settings):
     con = connect(settings)
     assert validate.check_marts(con, ACCOUNT_ID, settings) == []
     con.close()
+
+
+def test_validation_allocates_with_jemalloc_unless_the_pool_was_chosen(monkeypatch):
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    pa.set_memory_pool(pa.system_memory_pool())
+    validate._allocate_with_jemalloc.cache_clear()
+    validate._allocate_with_jemalloc()
+    assert pa.default_memory_pool().backend_name == "system"
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+    validate._allocate_with_jemalloc.cache_clear()
+    validate._allocate_with_jemalloc()
+    assert pa.default_memory_pool().backend_name == "jemalloc"
