@@ -6,8 +6,7 @@ DIR holds a warehouse built by `make bench` or by
 `python -m benchmarks.run_step history --data-dir DIR --followers 1000000 --date 2026-01-01
 --until 2026-03-31`. The account's last date is transformed again, as its daily run left it to
 the transform, in a transaction rolled back after each repeat, on a copy of the warehouse. Prints
-one line a step: the fastest repeat's seconds, and the rows an incremental model rewrote (its
-account's rows matching replace_where).
+one line a step: the fastest repeat's seconds, and the rows an incremental model wrote.
 """
 
 from __future__ import annotations
@@ -32,10 +31,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    settings = config_for(args.data_dir, args.followers).settings
+    source = config_for(args.data_dir, args.followers).settings
     with tempfile.TemporaryDirectory() as tmp:
-        settings = replace(settings, db_path=Path(tmp) / "warehouse.duckdb")
-        shutil.copy(config_for(args.data_dir, args.followers).settings.db_path, settings.db_path)
+        settings = replace(source, db_path=Path(tmp) / "warehouse.duckdb")
+        shutil.copy(source.db_path, settings.db_path)
         with open_warehouse(settings) as con:
             account_id, last = con.execute(
                 "SELECT account_id, max(snapshot_date) FROM meta.snapshots GROUP BY 1"
@@ -47,21 +46,25 @@ def main() -> None:
             }
             seconds: dict[str, float] = {}
             rows: dict[str, int] = {}
+
+            def timed(step: str, run) -> None:
+                started = time.perf_counter()
+                result = run()
+                elapsed = time.perf_counter() - started
+                seconds[step] = min(seconds.get(step, elapsed), elapsed)
+                if result is not None:
+                    rows[step] = result
+
             for _ in range(args.repeat):
                 con.execute("BEGIN TRANSACTION")
                 for model in transform.models():
                     if model.materialized != "incremental":
                         continue
-                    started = time.perf_counter()
-                    rows[model.name] = transform.run_incremental(con, model, parameters)
-                    elapsed = time.perf_counter() - started
-                    seconds[model.name] = min(seconds.get(model.name, elapsed), elapsed)
-                started = time.perf_counter()
-                retention.compact(con, account_id, settings)
-                elapsed = time.perf_counter() - started
-                seconds["retention.compact"] = min(
-                    seconds.get("retention.compact", elapsed), elapsed
-                )
+                    timed(
+                        model.name,
+                        lambda model=model: transform.run_incremental(con, model, parameters),
+                    )
+                timed("retention.compact", lambda: retention.compact(con, account_id, settings))
                 con.execute("ROLLBACK")
     print(f"transform of {last}, fastest of {args.repeat}")
     for step, fastest in seconds.items():
