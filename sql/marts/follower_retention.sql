@@ -22,35 +22,74 @@
 -- Incremental: a cohort is final once all its 90-day readings exist and were all on or before
 -- $cutoff, and no member can join it (cohort_week more than 7 days before $cutoff). That is
 -- certain for a cohort whose last possible member's 90-day reading day (cohort_week + 6 + 90)
--- came by the last snapshot on or before $cutoff, so only younger cohorts are read; the SELECT
--- ends with the exact condition. A daily run thus reads about 100 days of new followers, however
--- long the history.
+-- came by the last snapshot on or before $cutoff (settled_through), so only younger cohorts are
+-- read; the SELECT ends with the exact condition. A daily run thus reads about 100 days of new
+-- followers, however long the history.
 WITH follower_snapshots AS (
     SELECT snapshot_date
     FROM staging.stg_list_snapshots
     WHERE account_id = $account_id AND direction = 'follower'
 ),
 
-follower_intervals AS (
+settled AS (
+    SELECT coalesce(max(snapshot_date), DATE '1970-01-01') AS settled_through
+    FROM follower_snapshots
+    WHERE snapshot_date <= $cutoff
+),
+
+-- A first appearance after this day can belong to a cohort still read: not in the first
+-- snapshot (those belong to no cohort), and late enough for cohort_week + 96 > settled_through.
+appearance_bound AS (
+    SELECT greatest(
+        (SELECT min(snapshot_date) FROM follower_snapshots),
+        (SELECT settled_through FROM settled) - 96
+    ) AS appeared_after
+),
+
+-- Read three times: scanning core again costs less than holding 10M intervals in memory.
+follower_intervals AS NOT MATERIALIZED (
     SELECT user_id, valid_from, valid_to
     FROM core.follow_edges
     WHERE account_id = $account_id AND direction = 'follower'
 ),
 
-first_appearances AS (
-    SELECT user_id, min(valid_from) AS first_seen_on
+recent_intervals AS (
+    SELECT user_id, valid_from
     FROM follower_intervals
-    GROUP BY user_id
-    HAVING min(valid_from) > (SELECT min(snapshot_date) FROM follower_snapshots)
+    WHERE valid_from > (SELECT appeared_after FROM appearance_bound)
+),
+
+-- Of the followers with a recent interval, those who had one before. (Found from the old
+-- intervals' side, so that the join's hash table holds the few recent ones, not 10M.)
+returning_followers AS (
+    SELECT DISTINCT earlier.user_id
+    FROM follower_intervals AS earlier
+    SEMI JOIN recent_intervals ON recent_intervals.user_id = earlier.user_id
+    WHERE earlier.valid_from <= (SELECT appeared_after FROM appearance_bound)
+),
+
+-- Followers whose first interval starts after appeared_after. (The first interval of every
+-- follower cost seconds at 10M followers; these are the new followers of about 100 days.)
+first_appearances AS (
+    SELECT recent_intervals.user_id, min(recent_intervals.valid_from) AS first_seen_on
+    FROM recent_intervals
+    ANTI JOIN returning_followers ON returning_followers.user_id = recent_intervals.user_id
+    GROUP BY recent_intervals.user_id
 ),
 
 open_cohort_members AS (
     SELECT user_id, first_seen_on, CAST(date_trunc('week', first_seen_on) AS DATE) AS cohort_week
     FROM first_appearances
-    WHERE CAST(date_trunc('week', first_seen_on) AS DATE) + 96 > coalesce(
-        (SELECT max(snapshot_date) FROM follower_snapshots WHERE snapshot_date <= $cutoff),
-        DATE '1970-01-01'
-    )
+    WHERE CAST(date_trunc('week', first_seen_on) AS DATE) + 96
+        > (SELECT settled_through FROM settled)
+),
+
+-- The open cohorts' members' intervals, which the readings look in. (Picked by a semi join on
+-- the members, as above, so that the lookup's hash table holds them, not every follower.)
+member_intervals AS (
+    SELECT follower_intervals.user_id, follower_intervals.valid_from, follower_intervals.valid_to
+    FROM follower_intervals
+    SEMI JOIN open_cohort_members ON open_cohort_members.user_id = follower_intervals.user_id
 ),
 
 horizons AS (
@@ -89,12 +128,12 @@ retention_readings AS (
         readings.cohort_week,
         readings.horizon_days,
         readings.read_on,
-        count(follower_intervals.user_id) > 0 AS still_following
+        count(member_intervals.user_id) > 0 AS still_following
     FROM readings
-    LEFT JOIN follower_intervals
-        ON follower_intervals.user_id = readings.user_id
-        AND follower_intervals.valid_from <= readings.read_on
-        AND coalesce(follower_intervals.valid_to, DATE '9999-12-31') > readings.read_on
+    LEFT JOIN member_intervals
+        ON member_intervals.user_id = readings.user_id
+        AND member_intervals.valid_from <= readings.read_on
+        AND coalesce(member_intervals.valid_to, DATE '9999-12-31') > readings.read_on
     GROUP BY readings.user_id, readings.cohort_week, readings.horizon_days, readings.read_on
 ),
 
