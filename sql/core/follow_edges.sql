@@ -29,8 +29,8 @@
 -- transform are always in raw (retention drops only transformed dates); an empty list has no raw
 -- rows but a member_count of 0.
 --
--- Speed: one aggregate over the members finds the few users whose rows change; only they go
--- through the gaps-and-islands window.
+-- Speed: one aggregate over the members counts each user's snapshots to find the few users whose
+-- rows change; only they, picked back out by a semi join, go through the gaps-and-islands window.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date, member_count
     FROM staging.stg_list_snapshots
