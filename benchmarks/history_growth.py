@@ -8,7 +8,8 @@ same two daily runs in alternation, minutes apart: the day after a fresh first d
 after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/10m after a
 90-day `make bench`). Each run starts from a copy of its warehouse, so every repeat does the same
 work. Writes benchmarks/results/history_growth-<size>.json (per step, the fastest wall seconds of
-each, and their ratio), which benchmarks/RESULTS.md shows at the next `make bench`.
+each, and their ratio; the largest peak RSS of any step), which benchmarks/RESULTS.md shows at
+the next `make bench`.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ def last_loaded_day(data_dir: Path, followers: int) -> date:
 
 
 def daily_run(data_dir: Path, followers: int, day: date, state: Path) -> dict[str, float]:
+    """Each step's wall seconds, and the largest step's peak RSS (rss_mb)."""
     db = config_for(data_dir, followers).settings.db_path
     shutil.copy(state, db)
-    walls, account_id = {}, None
+    walls, account_id = {"rss_mb": 0.0}, None
     for step in DAILY_RUN:
         extra = {"account_id": account_id} if step == "transform" else {}
         report = run_child(step, data_dir, followers, day, **extra)
         walls[step] = report["wall"]
+        walls["rss_mb"] = max(walls["rss_mb"], report["rss_mb"])
         if step == "load":
             account_id = report["output"]["account_id"]
     return walls
@@ -84,6 +87,7 @@ def main() -> None:
         "old_over_young": {
             step: fastest["old"][step] / fastest["young"][step] for step in fastest["old"]
         },
+        "peak_rss_mb": {name: max(r["rss_mb"] for r in rs) for name, rs in runs.items()},
         "commit": commit(),
     }
     text = json.dumps(result, indent=1)

@@ -1,11 +1,12 @@
 """The benchmarks compare like with like: the baseline's outputs are the marts', and the cost
 model reads what the X source reads. No timings here: they belong in benchmarks/RESULTS.md."""
 
+import json
 from datetime import date
 
 import pytest
 
-from benchmarks import api_cost, baseline
+from benchmarks import api_cost, baseline, bench
 from benchmarks.bench import compare
 from benchmarks.run_step import config_for, history
 
@@ -49,3 +50,38 @@ def test_the_replay_of_x_api_reads_agrees_with_the_model():
     assert weekly["full_scan_share"] == pytest.approx(1 / 7)
     every_day = api_cost.replay(20_000, 3, "incremental")
     assert every_day["full_scan_share"] == 1.0
+
+
+def test_a_back_to_back_run_decides_the_speed_targets_after_history(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    growth = {
+        "followers": 10_000_000,
+        "days": {"young": "2026-01-02", "old": "2026-04-01"},
+        "fastest_seconds": {
+            "young": {"validate": 9.0, "load": 5.0, "transform": 6.0, "daily_run": 20.0},
+            "old": {"validate": 10.0, "load": 6.0, "transform": 8.5, "daily_run": 24.5},
+        },
+        "old_over_young": {"daily_run": 1.225},
+        "peak_rss_mb": {"young": 2000.0, "old": 4200.0},
+        "commit": "abc1234",
+    }
+    (tmp_path / "history_growth-10m.json").write_text(json.dumps(growth))
+    summary = {
+        "api_cost": [],
+        "page_processing": {"seconds_per_page": 0.01, "share_of_rate_limit_budget": 0.003},
+    }
+    table = bench.targets({}, summary)[2:]
+    rows = {
+        cells[0]: (cells[1], cells[2])
+        for cells in (line.strip("| ").split(" | ") for line in table)
+    }
+
+    # 24.5 s is within 30 s, but 4.1 GB on day 91 is over 4 GB.
+    assert rows["10m followers: daily run <= 30 s and <= 4 GB peak RSS, measured back to back"] == (
+        "day 2: 20.0 s, 2.0 GB, day 91: 24.5 s, 4.1 GB (abc1234)",
+        "**missed**",
+    )
+    assert rows["10m: day-91 run <= 1.25x the day-2 run, measured back to back"] == (
+        "24.50 / 20.00 s = 1.23x (abc1234)",
+        "met",
+    )
