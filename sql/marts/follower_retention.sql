@@ -31,6 +31,7 @@ WITH follower_snapshots AS (
     WHERE account_id = $account_id AND direction = 'follower'
 ),
 
+-- The last snapshot on or before $cutoff: readings on or before it cannot change.
 settled AS (
     SELECT coalesce(max(snapshot_date), DATE '1970-01-01') AS settled_through
     FROM follower_snapshots
