@@ -1,6 +1,7 @@
 -- model: mart.follower_retention
 -- materialized: incremental
 -- replace_where: retained_90d IS NULL OR cohort_week > $cutoff - 7 OR evaluated_through > $cutoff
+-- join_sides: as written
 -- grain: one row per account and cohort week (the ISO week in which followers first appeared)
 -- definition: A follower's first appearance is the first complete followers snapshot that shows
 --   them (ever: a re-follow does not start a new cohort membership). cohort_size counts the
