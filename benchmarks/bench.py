@@ -48,6 +48,14 @@ def parse_size(text: str) -> int:
     return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
 
 
+def describe_machine(m: dict) -> str:
+    return (
+        f"{m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}; "
+        f"Python {m['python']}, DuckDB {m['duckdb']}, numpy {m['numpy']}, pandas {m['pandas']}, "
+        f"pyarrow {m['pyarrow']}, Great Expectations {m['great_expectations']}."
+    )
+
+
 def machine() -> dict:
     cpu = next(
         (
@@ -243,7 +251,13 @@ def bench_size(followers: int, args, deadline: float) -> dict:
     else:
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
-        state = {"followers": followers, "days_done": 0, "history": {}, "measured": {}}
+        state = {
+            "followers": followers,
+            "days_done": 0,
+            "history": {},
+            "measured": {},
+            "machine": machine(),
+        }
     measured = sorted(d for d in args.measure if d <= args.days)
     while state["days_done"] < args.days:
         if time.monotonic() > deadline:
@@ -491,9 +505,16 @@ def render(states: dict, summary: dict) -> str:
         "",
         "## Figures",
         "",
-        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}; "
-        f"Python {m['python']}, DuckDB {m['duckdb']}, numpy {m['numpy']}, pandas {m['pandas']}, "
-        f"pyarrow {m['pyarrow']}, Great Expectations {m['great_expectations']}.",
+        f"Machine of this report: {describe_machine(m)}",
+        "",
+        "The machine of each size's runs: "
+        + "; ".join(
+            f"{name}: "
+            + (describe_machine(state["machine"]) if "machine" in state else "not recorded")
+            for name, state in states.items()
+        )
+        + ". (Before 2026-12-02 the runs did not record it, and these VMs change hardware "
+        "between sessions.)",
         "",
         "Seconds are the fastest of the repeated runs of each task; peak RSS the largest task's.",
         "",
@@ -584,6 +605,14 @@ def render(states: dict, summary: dict) -> str:
                 f"| | ratio | {r['daily_run']:.2f}x | {r['validate']:.2f}x | {r['load']:.2f}x "
                 f"| {r['transform']:.2f}x | | |"
             )
+        lines += [
+            "",
+            *(
+                f"- {g['followers']:,}, {g['commit']}: "
+                + (describe_machine(g["machine"]) if "machine" in g else "machine not recorded")
+                for g in growth
+            ),
+        ]
     pages = summary["page_processing"]
     lines += [
         "",

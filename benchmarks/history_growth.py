@@ -23,7 +23,15 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.bench import DAILY_RUN, EPOCH, RESULTS, commit, parse_size, run_child
+from benchmarks.bench import (
+    DAILY_RUN,
+    EPOCH,
+    RESULTS,
+    commit,
+    machine,
+    parse_size,
+    run_child,
+)
 from benchmarks.run_step import config_for, label
 
 
@@ -89,6 +97,7 @@ def main() -> None:
         },
         "peak_rss_mb": {name: max(r["rss_mb"] for r in rs) for name, rs in runs.items()},
         "commit": commit(),
+        "machine": machine(),
     }
     text = json.dumps(result, indent=1)
     (RESULTS / f"history_growth-{label(args.followers)}.json").write_text(text)
