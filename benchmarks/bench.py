@@ -368,6 +368,7 @@ def targets(states: dict, summary: dict) -> list[str]:
         return states.get(name, {}).get("measured", {}).get(str(day))
 
     rows = []
+    growth_runs = _history_growth()
     for name, seconds, rss_gb in (("10m", 30, 4), ("1m", 5, None)):
         measured = [(d, run(name, d)) for d in (2, 30, 90) if run(name, d)]
         figures = ", ".join(
@@ -386,7 +387,7 @@ def targets(states: dict, summary: dict) -> list[str]:
         )
         limit = f"<= {seconds} s" + (f" and <= {rss_gb} GB peak RSS" if rss_gb else "")
         rows.append((f"{name} followers: daily run {limit}", figures or "-", _met(ok)))
-        for growth in _history_growth():
+        for growth in growth_runs:
             if label(growth["followers"]) != name or "peak_rss_mb" not in growth:
                 continue
             days = _growth_days(growth)
@@ -421,7 +422,7 @@ def targets(states: dict, summary: dict) -> list[str]:
                     _met(ratio <= 1.25),
                 )
             )
-    for growth in _history_growth():
+    for growth in growth_runs:
         days = _growth_days(growth)
         fastest = growth["fastest_seconds"]
         ratio = growth["old_over_young"]["daily_run"]
