@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pa_dataset
 
 from pipeline import landing, load
@@ -138,6 +139,8 @@ class BatchResult:
 def _suites() -> dict[str, list]:
     import great_expectations as gx
 
+    from pipeline.expectations import ExpectColumnIdsToBeUnique
+
     expect = gx.expectations
 
     def identifier(column: str) -> list:
@@ -147,7 +150,7 @@ def _suites() -> dict[str, list]:
             expect.ExpectColumnValuesToMatchRegex(column=column, regex=NUMERIC_ID),
             # NULL where the id is not a BIGINT, which the load casts it to.
             expect.ExpectColumnValuesToNotBeNull(column=bigint),
-            expect.ExpectColumnValuesToBeUnique(column=bigint),
+            ExpectColumnIdsToBeUnique(column=bigint),
         ]
 
     def not_after_fetch(column: str, min_value=None) -> Any:
@@ -377,9 +380,9 @@ def _run_suites(
             result = definitions[suite].run(
                 batch_parameters={"dataframe": frame},
                 expectation_parameters=parameters,
-                # Without the query listing every unexpected row, which nothing reads: building
-                # it copies the frame once an expectation.
-                result_format={"result_format": "SUMMARY", "return_unexpected_index_query": False},
+                # The unexpected values without their row numbers, which nothing reads: finding
+                # them (SUMMARY) copies the whole frame once an expectation, 1.9 s a 10M day.
+                result_format="BASIC",
                 run_id=run_id,
             )
             key = ValidationResultIdentifier(
@@ -454,16 +457,22 @@ def _frame(settings: Settings, kind: str, handle: str, day: date) -> pd.DataFram
 
 
 def _as_bigint(ids: pd.Series) -> pd.Series:
-    """The ids written as NUMERIC_ID allows and at most BIGINT_MAX, as BIGINT; NULL otherwise.
+    """The ids of at most 19 ASCII digits and at most BIGINT_MAX, as BIGINT; NULL otherwise.
 
-    Two such ids are equal exactly when their numbers are, and pandas finds duplicates among
-    10M numbers in about 1 s, against 4 to 15 s among the strings here (arrow's dictionary
-    encoding of every string).
+    For ids that match NUMERIC_ID (which the suite checks too), two are equal exactly when their
+    numbers are, and their numbers sort in about 0.3 s a 10M ids (see pipeline/expectations.py),
+    against 4 to 15 s to find duplicates among the strings here. Computed in arrow without a
+    regex: the suite's regex already reads every id once, and a second pass took 1.3 s at 10M.
     """
-    canonical = ids.str.fullmatch(NUMERIC_ID.strip("^$")).fillna(False).astype(bool)
+    strings = pa.array(ids, type=pa.string())
     # 19 digits fit an unsigned 64-bit integer; BIGINT takes 63 bits of it.
-    unsigned = ids.where(canonical).astype("uint64[pyarrow]")
-    return unsigned.where(unsigned <= BIGINT_MAX).astype("int64[pyarrow]")
+    digits = pc.and_(pc.ascii_is_decimal(strings), pc.less_equal(pc.binary_length(strings), 19))
+    unsigned = pc.cast(pc.if_else(digits, strings, None), pa.uint64())
+    bigint = pc.cast(
+        pc.if_else(pc.less_equal(unsigned, pa.scalar(BIGINT_MAX, pa.uint64())), unsigned, None),
+        pa.int64(),
+    )
+    return pd.Series(pd.arrays.ArrowExtensionArray(bigint), index=ids.index, name=ids.name)
 
 
 def _parameters(kind: str, manifest: landing.Manifest, settings: Settings) -> dict:
