@@ -45,7 +45,7 @@
 -- before $cutoff (the first replace_where subquery), yet on or before the latest date ever loaded
 -- (the second). A window ending later was open at every transform and still is. So a daily run
 -- rewrites the relationships whose window ends that day, not the whole 30-day window. The SELECT
--- ends with the same condition.
+-- builds only those relationships (relationship_starts), not every one since the first snapshot.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date
     FROM staging.stg_list_snapshots
@@ -85,11 +85,23 @@ intervals AS (
     WHERE account_id = $account_id
 ),
 
+changed_users AS (
+    SELECT user_id FROM intervals WHERE valid_from > $cutoff OR valid_to > $cutoff
+),
+
+-- Only the relationships this run rewrites (see replace_where): a relationship initiated or
+-- reciprocated after $cutoff starts an interval after it, so its user is a changed user.
 relationship_starts AS (
     SELECT intervals.user_id, intervals.direction, intervals.valid_from, intervals.valid_to
     FROM intervals
     CROSS JOIN list_bounds
     WHERE intervals.valid_from > list_bounds.both_lists_known_from
+      AND (
+          intervals.user_id IN (SELECT user_id FROM changed_users)
+          OR (intervals.valid_from + $followback_window_days > list_bounds.windows_final_through
+              AND intervals.valid_from + $followback_window_days
+                  <= list_bounds.latest_loaded_date)
+      )
       AND NOT EXISTS (
           SELECT 1
           FROM intervals AS reverse_intervals
@@ -135,9 +147,7 @@ follow_back_events AS (
         CASE relationship_starts.direction
             WHEN 'follower' THEN list_bounds.last_following_snapshot
             ELSE list_bounds.last_follower_snapshot
-        END >= relationship_starts.valid_from + $followback_window_days AS window_closed,
-        list_bounds.windows_final_through,
-        list_bounds.latest_loaded_date
+        END >= relationship_starts.valid_from + $followback_window_days AS window_closed
     FROM relationship_starts
     CROSS JOIN list_bounds
     LEFT JOIN reciprocations
@@ -159,9 +169,3 @@ SELECT
     CAST(reciprocated_on - initiated_on AS INTEGER) AS latency_days,
     window_closed
 FROM follow_back_events
-WHERE initiated_on > $cutoff
-   OR reciprocated_on > $cutoff
-   OR user_id IN (
-       SELECT user_id FROM intervals WHERE valid_from > $cutoff OR valid_to > $cutoff)
-   OR (initiated_on + $followback_window_days > windows_final_through
-       AND initiated_on + $followback_window_days <= latest_loaded_date)
