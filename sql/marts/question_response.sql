@@ -97,24 +97,35 @@ audiences AS (
     GROUP BY questions_to_build.tweet_id
 ),
 
-audience_members AS (
-    SELECT audiences.tweet_id, follow_edges.user_id
-    FROM audiences
-    INNER JOIN core.follow_edges
-        ON follow_edges.account_id = $account_id
-        AND follow_edges.direction = 'follower'
-        AND follow_edges.valid_from <= audiences.audience_snapshot_date
-        AND coalesce(follow_edges.valid_to, DATE '9999-12-31') > audiences.audience_snapshot_date
+follower_intervals AS (
+    SELECT user_id, valid_from, valid_to
+    FROM core.follow_edges
+    WHERE account_id = $account_id AND direction = 'follower'
+),
+
+-- |F| on a date is the follower intervals started by then less those ended by then: summed from
+-- one row per start or end date, not by pairing each question with every follower.
+follower_count_changes AS (
+    SELECT valid_from AS change_date, count(*) AS change
+    FROM follower_intervals
+    GROUP BY valid_from
+    UNION ALL
+    SELECT valid_to AS change_date, -count(*) AS change
+    FROM follower_intervals
+    WHERE valid_to IS NOT NULL
+    GROUP BY valid_to
 ),
 
 audience_sizes AS (
     SELECT
         audiences.tweet_id,
         CASE
-            WHEN audiences.audience_snapshot_date IS NOT NULL THEN count(audience_members.user_id)
+            WHEN audiences.audience_snapshot_date IS NOT NULL
+                THEN coalesce(sum(follower_count_changes.change), 0)
         END AS audience
     FROM audiences
-    LEFT JOIN audience_members ON audience_members.tweet_id = audiences.tweet_id
+    LEFT JOIN follower_count_changes
+        ON follower_count_changes.change_date <= audiences.audience_snapshot_date
     GROUP BY audiences.tweet_id, audiences.audience_snapshot_date
 ),
 
@@ -134,15 +145,26 @@ replies_24h AS (
 
 reply_summaries AS (
     SELECT
-        replies_24h.tweet_id,
+        tweet_id,
         count(*) AS replies_24h,
-        count(DISTINCT replies_24h.author_id) AS repliers_24h,
-        count(DISTINCT audience_members.user_id) AS follower_repliers_24h,
-        median(replies_24h.latency_minutes) AS median_reply_latency_minutes
+        count(DISTINCT author_id) AS repliers_24h,
+        median(latency_minutes) AS median_reply_latency_minutes
     FROM replies_24h
-    LEFT JOIN audience_members
-        ON audience_members.tweet_id = replies_24h.tweet_id
-        AND audience_members.user_id = replies_24h.author_id
+    GROUP BY tweet_id
+),
+
+-- The repliers who were in the audience: a follower interval alive on the audience's date.
+follower_repliers AS (
+    SELECT
+        replies_24h.tweet_id,
+        count(DISTINCT replies_24h.author_id) AS follower_repliers_24h
+    FROM replies_24h
+    INNER JOIN audiences ON audiences.tweet_id = replies_24h.tweet_id
+    INNER JOIN follower_intervals
+        ON follower_intervals.user_id = replies_24h.author_id
+        AND follower_intervals.valid_from <= audiences.audience_snapshot_date
+        AND coalesce(follower_intervals.valid_to, DATE '9999-12-31')
+            > audiences.audience_snapshot_date
     GROUP BY replies_24h.tweet_id
 )
 
@@ -155,9 +177,9 @@ SELECT
     audiences.audience_snapshot_date,
     CAST(audience_sizes.audience AS BIGINT) AS audience,
     CAST(coalesce(reply_summaries.repliers_24h, 0) AS BIGINT) AS repliers_24h,
-    CAST(coalesce(reply_summaries.follower_repliers_24h, 0) AS BIGINT) AS follower_repliers_24h,
+    CAST(coalesce(follower_repliers.follower_repliers_24h, 0) AS BIGINT) AS follower_repliers_24h,
     CAST(
-        coalesce(reply_summaries.follower_repliers_24h, 0) / nullif(audience_sizes.audience, 0)
+        coalesce(follower_repliers.follower_repliers_24h, 0) / nullif(audience_sizes.audience, 0)
         AS DOUBLE
     ) AS response_rate,
     CAST(coalesce(reply_summaries.replies_24h, 0) AS BIGINT) AS replies_24h,
@@ -173,3 +195,4 @@ FROM questions_to_build
 INNER JOIN audiences ON audiences.tweet_id = questions_to_build.tweet_id
 INNER JOIN audience_sizes ON audience_sizes.tweet_id = questions_to_build.tweet_id
 LEFT JOIN reply_summaries ON reply_summaries.tweet_id = questions_to_build.tweet_id
+LEFT JOIN follower_repliers ON follower_repliers.tweet_id = questions_to_build.tweet_id
