@@ -48,7 +48,7 @@ appearance_bound AS (
     ) AS appeared_after
 ),
 
--- Read three times: scanning core again costs less than holding 10M intervals in memory.
+-- Read twice: scanning core again costs less than holding 10M intervals in memory.
 follower_intervals AS NOT MATERIALIZED (
     SELECT user_id, valid_from, valid_to
     FROM core.follow_edges
@@ -56,7 +56,7 @@ follower_intervals AS NOT MATERIALIZED (
 ),
 
 recent_intervals AS (
-    SELECT user_id, valid_from
+    SELECT user_id, valid_from, valid_to
     FROM follower_intervals
     WHERE valid_from > (SELECT appeared_after FROM appearance_bound)
 ),
@@ -84,14 +84,6 @@ open_cohort_members AS (
     FROM first_appearances
     WHERE CAST(date_trunc('week', first_seen_on) AS DATE) + 96
         > (SELECT settled_through FROM settled)
-),
-
--- The open cohorts' members' intervals, which the readings look in. (Picked by a semi join on
--- the members, as above, so that the lookup's hash table holds them, not every follower.)
-member_intervals AS (
-    SELECT follower_intervals.user_id, follower_intervals.valid_from, follower_intervals.valid_to
-    FROM follower_intervals
-    SEMI JOIN open_cohort_members ON open_cohort_members.user_id = follower_intervals.user_id
 ),
 
 horizons AS (
@@ -124,19 +116,19 @@ readings AS (
         ON follower_snapshots.snapshot_date >= member_horizons.due_on
 ),
 
+-- A member's intervals are all recent (the first started after appeared_after), and never
+-- overlap, so at most one holds the reading day: one row a reading.
 retention_readings AS (
     SELECT
-        readings.user_id,
         readings.cohort_week,
         readings.horizon_days,
         readings.read_on,
-        count(member_intervals.user_id) > 0 AS still_following
+        recent_intervals.user_id IS NOT NULL AS still_following
     FROM readings
-    LEFT JOIN member_intervals
-        ON member_intervals.user_id = readings.user_id
-        AND member_intervals.valid_from <= readings.read_on
-        AND coalesce(member_intervals.valid_to, DATE '9999-12-31') > readings.read_on
-    GROUP BY readings.user_id, readings.cohort_week, readings.horizon_days, readings.read_on
+    LEFT JOIN recent_intervals
+        ON recent_intervals.user_id = readings.user_id
+        AND recent_intervals.valid_from <= readings.read_on
+        AND coalesce(recent_intervals.valid_to, DATE '9999-12-31') > readings.read_on
 ),
 
 cohort_sizes AS (

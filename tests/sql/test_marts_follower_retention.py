@@ -7,14 +7,15 @@ from tests.sql.scenario import day
 #  100: in the first snapshot: unknown first appearance, no cohort.
 #  201, 202 (day 1) and 203 (day 3) form the first week's cohort, 204 (day 8) the second's.
 #  203 leaves by day 10 and follows again by day 31: it counts wherever a reading finds it.
+#  206 (day 1, first week) leaves by day 3 and is back on day 8, its 7-day reading's day.
 FOLLOWERS = {
     0: {100},
-    1: {100, 201, 202},
+    1: {100, 201, 202, 206},
     3: {100, 201, 202, 203},
-    8: {100, 201, 203, 204},
-    10: {100, 201, 204},
-    31: {100, 201, 203, 204},
-    33: {100, 201, 203, 204},
+    8: {100, 201, 203, 204, 206},
+    10: {100, 201, 204, 206},
+    31: {100, 201, 203, 204, 206},
+    33: {100, 201, 203, 204, 206},
     95: {100, 204},
 }
 
@@ -32,8 +33,9 @@ def test_weekly_cohorts(scenario):
     # Readings, first snapshot on or after first appearance + 7 / 30 / 90 days:
     #   201: day 8 yes, day 31 yes, day 95 no.   202: day 8 no, day 31 no, day 95 no.
     #   203: day 10 no, day 33 yes, day 95 no.   204: day 31 yes, day 95 yes, not yet (day 98).
+    #   206: day 8 yes (back that day), day 31 yes, day 95 no.
     assert rows == [
-        (day(0), 3, pytest.approx(1 / 3), pytest.approx(2 / 3), 0.0, day(95)),
+        (day(0), 4, 0.5, 0.75, 0.0, day(95)),
         (day(7), 1, 1.0, 1.0, None, day(95)),
     ]
 
