@@ -10,6 +10,10 @@ after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/
 work. Writes benchmarks/results/history_growth-<size>.json (per step, the fastest wall seconds of
 each, and their ratio; the largest peak RSS of any step), which benchmarks/RESULTS.md shows at
 the next `make bench`.
+
+The simulated accounts grow (the brand by about 10% in 90 days), so the old day also runs a
+bigger account. `--same-size` makes the young account as big as the old one on its last day
+(history_growth-<size>-same-size.json): what history alone adds.
 """
 
 from __future__ import annotations
@@ -43,6 +47,15 @@ def last_loaded_day(data_dir: Path, followers: int) -> date:
         return con.execute("SELECT max(snapshot_date) FROM meta.snapshots").fetchone()[0]
 
 
+def last_followers_count(data_dir: Path, followers: int) -> int:
+    db = config_for(data_dir, followers).settings.db_path
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT row_count FROM meta.snapshots WHERE kind = 'followers' "
+            "AND status = 'complete' ORDER BY snapshot_date DESC LIMIT 1"
+        ).fetchone()[0]
+
+
 def daily_run(data_dir: Path, followers: int, day: date, state: Path) -> dict[str, float]:
     """Each step's wall seconds, and the largest step's peak RSS (rss_mb)."""
     db = config_for(data_dir, followers).settings.db_path
@@ -63,25 +76,36 @@ def main() -> None:
     parser.add_argument("--followers", type=parse_size, required=True)
     parser.add_argument("--old", type=Path, required=True, help="a bench work directory")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--same-size",
+        action="store_true",
+        help="start the young account with the old one's latest followers count",
+    )
     args = parser.parse_args()
 
+    old_day = last_loaded_day(args.old, args.followers) + timedelta(days=1)
+    sizes = {
+        "young": last_followers_count(args.old, args.followers)
+        if args.same_size
+        else args.followers,
+        "old": args.followers,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         young = Path(tmp) / "young"
-        run_child("history", young, args.followers, EPOCH)
-        old_day = last_loaded_day(args.old, args.followers) + timedelta(days=1)
+        run_child("history", young, sizes["young"], EPOCH)
         days = {"young": (young, EPOCH + timedelta(days=1)), "old": (args.old, old_day)}
         states = {}
         for name, (data_dir, day) in days.items():
-            run_child("extract", data_dir, args.followers, day)
-            db = config_for(data_dir, args.followers).settings.db_path
+            run_child("extract", data_dir, sizes[name], day)
+            db = config_for(data_dir, sizes[name]).settings.db_path
             states[name] = Path(tmp) / f"{name}.duckdb"
             shutil.copy(db, states[name])
         runs = {name: [] for name in days}
         for _ in range(args.repeat):
             for name, (data_dir, day) in days.items():
-                runs[name].append(daily_run(data_dir, args.followers, day, states[name]))
+                runs[name].append(daily_run(data_dir, sizes[name], day, states[name]))
         for name, (data_dir, _) in days.items():
-            shutil.copy(states[name], config_for(data_dir, args.followers).settings.db_path)
+            shutil.copy(states[name], config_for(data_dir, sizes[name]).settings.db_path)
 
     fastest = {
         name: {step: min(r[step] for r in rs) for step in DAILY_RUN} for name, rs in runs.items()
@@ -90,6 +114,7 @@ def main() -> None:
         walls["daily_run"] = sum(walls[step] for step in DAILY_RUN)
     result = {
         "followers": args.followers,
+        "young_followers": sizes["young"],
         "days": {name: day.isoformat() for name, (_, day) in days.items()},
         "fastest_seconds": fastest,
         "old_over_young": {
@@ -100,7 +125,8 @@ def main() -> None:
         "machine": machine(),
     }
     text = json.dumps(result, indent=1)
-    (RESULTS / f"history_growth-{label(args.followers)}.json").write_text(text)
+    suffix = "-same-size" if args.same_size else ""
+    (RESULTS / f"history_growth-{label(args.followers)}{suffix}.json").write_text(text)
     print(text)
 
 

@@ -85,3 +85,30 @@ def test_a_back_to_back_run_decides_the_speed_targets_after_history(tmp_path, mo
         "24.50 / 20.00 s = 1.23x (abc1234)",
         "met",
     )
+
+
+def test_a_same_size_run_is_told_apart_and_decides_only_the_history_target(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    growth = {
+        "followers": 1_000_000,
+        "young_followers": 1_096_718,
+        "days": {"young": "2026-01-02", "old": "2026-04-01"},
+        "fastest_seconds": {
+            "young": {"validate": 1.5, "load": 1.5, "transform": 1.2, "daily_run": 4.4},
+            "old": {"validate": 1.5, "load": 2.0, "transform": 2.0, "daily_run": 5.5},
+        },
+        "old_over_young": {"daily_run": 1.25},
+        "peak_rss_mb": {"young": 500.0, "old": 550.0},
+        "commit": "abc1234",
+    }
+    (tmp_path / "history_growth-1m-same-size.json").write_text(json.dumps(growth))
+    summary = {
+        "api_cost": [],
+        "page_processing": {"seconds_per_page": 0.01, "share_of_rate_limit_budget": 0.003},
+    }
+    rows = [line.strip("| ").split(" | ") for line in bench.targets({}, summary)[2:]]
+
+    assert [cells[0] for cells in rows if "back to back" in cells[0]] == [
+        "1m: day-91 run <= 1.25x the day-2 run, measured back to back (day 2 of an account as "
+        "big as day 91's: 1,096,718 followers)"
+    ]
