@@ -447,7 +447,7 @@ def targets(states: dict, summary: dict) -> list[str]:
                     else ""
                 ),
                 f"{fastest['old']['daily_run']:.2f} / {fastest['young']['daily_run']:.2f} s "
-                f"= {ratio:.2f}x ({growth['commit']})",
+                f"= {ratio:.3f}x ({growth['commit']})",
                 _met(ratio <= 1.25),
             )
         )

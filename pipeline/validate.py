@@ -460,9 +460,9 @@ def _as_bigint(ids: pd.Series) -> pd.Series:
     """The ids of at most 19 ASCII digits and at most BIGINT_MAX, as BIGINT; NULL otherwise.
 
     For ids that match NUMERIC_ID (which the suite checks too), two are equal exactly when their
-    numbers are, and their numbers sort in about 0.3 s a 10M ids (see pipeline/expectations.py),
-    against 4 to 15 s to find duplicates among the strings here. Computed in arrow without a
-    regex: the suite's regex already reads every id once, and a second pass took 1.3 s at 10M.
+    numbers are, and 10M numbers sort in about 0.3 s (pipeline/expectations.py), against 4 to
+    15 s to find duplicates among the strings here. Computed in arrow without a regex: the
+    suite's regex already reads every id once, and a second pass took 1.3 s at 10M.
     """
     strings = pa.array(ids, type=pa.string())
     # 19 digits fit an unsigned 64-bit integer; BIGINT takes 63 bits of it.
