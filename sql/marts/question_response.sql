@@ -97,7 +97,9 @@ audiences AS (
     GROUP BY questions_to_build.tweet_id
 ),
 
-follower_intervals AS (
+-- Scanned by each reader, so that the repliers' lookup reads only their rows (a filter DuckDB
+-- pushes into the scan), not a copy of every interval.
+follower_intervals AS NOT MATERIALIZED (
     SELECT user_id, valid_from, valid_to
     FROM core.follow_edges
     WHERE account_id = $account_id AND direction = 'follower'
@@ -129,15 +131,26 @@ audience_sizes AS (
     GROUP BY audiences.tweet_id, audiences.audience_snapshot_date
 ),
 
+-- The replies in the rebuilt questions' conversations, deduplicated as staging.stg_replies does
+-- (the latest extract wins; a reply never changes conversation). Picked before the dedupe,
+-- which on the view would rank every reply ever loaded: DuckDB does not push this filter
+-- through its window.
+question_replies AS (
+    SELECT conversation_id, author_id, created_at
+    FROM raw.replies
+    WHERE account_id = $account_id
+      AND conversation_id IN (SELECT conversation_id FROM questions_to_build)
+    QUALIFY row_number() OVER (PARTITION BY reply_id ORDER BY snapshot_date DESC) = 1
+),
+
 replies_24h AS (
     SELECT
         questions_to_build.tweet_id,
         replies.author_id,
         epoch(replies.created_at - questions_to_build.posted_at) / 60 AS latency_minutes
     FROM questions_to_build
-    INNER JOIN staging.stg_replies AS replies
-        ON replies.account_id = $account_id
-        AND replies.conversation_id = questions_to_build.conversation_id
+    INNER JOIN question_replies AS replies
+        ON replies.conversation_id = questions_to_build.conversation_id
         AND replies.created_at >= questions_to_build.posted_at
         AND replies.created_at < questions_to_build.posted_at + INTERVAL 24 HOUR
     WHERE replies.author_id <> $account_id

@@ -55,15 +55,23 @@ WITH questions AS (
       )
 ),
 
+-- As in mart.question_response: the questions' replies, picked before the dedupe.
+question_replies AS (
+    SELECT conversation_id, author_id, created_at
+    FROM raw.replies
+    WHERE account_id = $account_id
+      AND conversation_id IN (SELECT conversation_id FROM questions)
+    QUALIFY row_number() OVER (PARTITION BY reply_id ORDER BY snapshot_date DESC) = 1
+),
+
 first_follower_replies AS (
     SELECT
         questions.tweet_id,
         replies.author_id,
         min(replies.created_at) AS first_reply_at
     FROM questions
-    INNER JOIN staging.stg_replies AS replies
-        ON replies.account_id = $account_id
-        AND replies.conversation_id = questions.conversation_id
+    INNER JOIN question_replies AS replies
+        ON replies.conversation_id = questions.conversation_id
         AND replies.created_at >= questions.posted_at
         AND replies.created_at < questions.posted_at + INTERVAL 24 HOUR
     INNER JOIN core.follow_edges

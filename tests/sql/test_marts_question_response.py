@@ -77,6 +77,26 @@ def test_question_response_open_then_final(scenario):
     ]
 
 
+def test_the_latest_extract_of_a_reply_wins(scenario):
+    # As in staging.stg_replies: a reply returned again with other values counts as the later
+    # extract has it. Day 0 says user 9 (no follower) answered; day 1 says follower 2 did.
+    posted = at(0, 10)
+    for n, author, minutes in ((0, 9, 10), (1, 2, 20)):
+        scenario.lists(n, {1, 2, 3}, set())
+        scenario.tweet(n, QUESTION, posted, "Coffee or tea while you work?")
+        scenario.reply(n, 1001, QUESTION, author, posted + timedelta(minutes=minutes))
+        scenario.replies_fetched(n, at(n + 1))
+    scenario.transform()
+
+    assert scenario.rows(
+        "mart.question_response",
+        "repliers_24h, follower_repliers_24h, replies_24h, median_reply_latency_minutes",
+        "tweet_id",
+    ) == [(1, 1, 1, 20.0)]
+    curve = scenario.rows("mart.question_response_curve", "hour, follower_repliers", "hour")
+    assert curve == [(hour, 1) for hour in range(1, 25)]
+
+
 def test_detection_off_leaves_only_configured_questions(scenario):
     scenario.settings = replace(scenario.settings, detect_questions=False)
     _day_zero(scenario)
