@@ -1,5 +1,6 @@
 from datetime import date
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -64,3 +65,22 @@ def test_failed_write_leaves_no_manifest(tmp_path, monkeypatch):
         "3",
     ]
     assert not list(landing.partition_dir(tmp_path, "followers", "acct", DAY).glob("*.tmp"))
+
+
+def test_a_list_loads_into_full_duckdb_row_groups_but_its_last(tmp_path):
+    # Longer than pyarrow's default Parquet row group (2^20 rows), which split the tail in two.
+    followers = 1_100_000
+    path = landing.write_partition(
+        tmp_path, ids(*range(followers)), manifest(), landing.SCHEMAS["followers"]
+    )
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("SET threads = 2")
+    con.execute(
+        "CREATE TABLE followers AS SELECT CAST(user_id AS BIGINT) AS id FROM read_parquet(?)",
+        [str(path)],
+    )
+    row_groups = con.execute(
+        "SELECT count FROM pragma_storage_info('followers') "
+        "WHERE column_id = 0 AND segment_type <> 'VALIDITY' ORDER BY row_group_id"
+    ).fetchall()
+    assert [count for (count,) in row_groups] == [122_880] * 8 + [116_960]
