@@ -23,11 +23,12 @@ import pyarrow.parquet as pq
 KINDS = ("followers", "following", "users", "tweets", "replies", "truth_users", "truth_episodes")
 # Inside a partition directory: the progress of an extract that has not finished yet.
 CHECKPOINT = "_checkpoint"
-# A whole number of DuckDB row groups (122,880 rows each). The load reads Parquet row groups in
+DUCKDB_ROW_GROUP_ROWS = 122_880
+# A whole number of DuckDB row groups. The load reads Parquet row groups in
 # parallel, and each ends in a partial DuckDB row group that the next checkpoint rewrites: with
 # pyarrow's default (2^20 rows, 8.5 DuckDB row groups) that was 0.4 s a day for raw.users at 1M
 # followers, once an account passed 2^20. Aligned, a day's list leaves one partial, its last.
-PARQUET_ROW_GROUP_ROWS = 8 * 122_880
+PARQUET_ROW_GROUP_ROWS = 8 * DUCKDB_ROW_GROUP_ROWS
 
 
 @dataclass

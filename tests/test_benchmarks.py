@@ -4,11 +4,13 @@ model reads what the X source reads. No timings here: they belong in benchmarks/
 import json
 from datetime import date
 
+import duckdb
 import pytest
 
-from benchmarks import api_cost, baseline, bench
+from benchmarks import api_cost, baseline, bench, load_timings
 from benchmarks.bench import compare
 from benchmarks.run_step import config_for, history
+from pipeline import extract, landing
 
 
 def test_the_baseline_computes_the_marts_outputs(tmp_path):
@@ -106,3 +108,39 @@ def test_a_same_size_run_is_told_apart_and_decides_only_the_history_target(tmp_p
         "1m: day-91 run <= 1.25x the day-2 run, measured back to back (day 2 of an account as "
         "big as day 91's: 1,096,718 followers)": ("5.60 / 4.40 s = 1.273x (abc1234)", "**missed**")
     }
+
+
+def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(tmp_path, monkeypatch, capsys):
+    followers = 300
+    config = config_for(tmp_path, followers)
+    history(config, date(2026, 1, 1), date(2026, 1, 1))
+    extract.extract_graph(config.accounts[0], date(2026, 1, 2), config.settings)
+    extract.extract_timeline(config.accounts[0], date(2026, 1, 2), config.settings)
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "load_timings",
+            "--followers",
+            "300",
+            "--data-dir",
+            str(tmp_path),
+            "--date",
+            "2026-01-02",
+            "--repeat",
+            "1",
+        ],
+    )
+    load_timings.main()
+    printed = capsys.readouterr().out
+    assert "COMMIT" in printed and "CHECKPOINT" in printed
+    with duckdb.connect(str(config.settings.db_path), read_only=True) as con:
+        # The copy was loaded, not the warehouse.
+        assert con.execute("SELECT max(snapshot_date) FROM meta.snapshots").fetchone() == (
+            date(2026, 1, 1),
+        )
+        day_1 = con.execute("SELECT count(*) FROM raw.users").fetchone()[0]
+    day_2 = landing.read_manifest(
+        config.settings.landing_dir, "users", config.accounts[0].handle, date(2026, 1, 2)
+    ).row_count
+    # Two small days share one partial row group.
+    assert printed.splitlines()[-1] == f"raw.users: 1 row groups, 1 partial: [{day_1 + day_2}]"

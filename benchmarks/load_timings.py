@@ -1,0 +1,90 @@
+"""Where a daily load spends its time: its costliest statements, the commit and the checkpoint.
+
+    python -m benchmarks.load_timings --followers 1m --data-dir DIR --date YYYY-MM-DD [--repeat 3]
+
+DIR holds a warehouse whose last loaded date is the day before DATE, and DATE's landing
+partitions (`python -m benchmarks.run_step extract --data-dir DIR --followers 1000000 --date
+DATE`). Each repeat loads DATE into a fresh copy of the warehouse, with DuckDB's automatic
+checkpoint turned off so that the commit and the checkpoint, which the daily load pays together,
+are timed apart. Prints the fastest repeat of each, and how raw.users ends up in row groups: one
+partial row group a day is what appending costs; more is what the next checkpoint rewrites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.bench import parse_size
+from benchmarks.run_step import config_for
+from pipeline import landing, load
+from pipeline.warehouse import connect
+
+SHOWN = 8
+
+
+class TimedConnection:
+    """Passes statements to DuckDB and keeps each one's seconds, by its first words."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.seconds: dict[str, float] = {}
+
+    def execute(self, sql: str, *parameters):
+        started = time.perf_counter()
+        result = self.con.execute(sql, *parameters)
+        statement = " ".join(sql.split())[:70]
+        self.seconds[statement] = self.seconds.get(statement, 0) + time.perf_counter() - started
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--followers", type=parse_size, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--date", type=date.fromisoformat, required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    config = config_for(args.data_dir, args.followers)
+    fastest: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = replace(config.settings, db_path=Path(tmp) / "warehouse.duckdb")
+        for _ in range(args.repeat):
+            shutil.copy(config.settings.db_path, settings.db_path)
+            con = connect(settings)
+            con.execute("SET checkpoint_threshold = '1TB'")
+            timed = TimedConnection(con)
+            started = time.perf_counter()
+            load.load_day(timed, config.accounts[0], args.date, settings)
+            timed.seconds["the load, in all"] = time.perf_counter() - started
+            started = time.perf_counter()
+            con.execute("CHECKPOINT")
+            timed.seconds["CHECKPOINT"] = time.perf_counter() - started
+            for step, seconds in timed.seconds.items():
+                fastest[step] = min(fastest.get(step, seconds), seconds)
+            row_groups = con.execute(
+                "SELECT count FROM pragma_storage_info('raw.users') "
+                "WHERE column_id = 0 AND segment_type <> 'VALIDITY' ORDER BY row_group_id"
+            ).fetchall()
+            con.close()
+    print(f"load of {args.date}, fastest of {args.repeat}")
+    always = ("the load, in all", "COMMIT", "CHECKPOINT")
+    statements = sorted((step for step in fastest if step not in always), key=fastest.get)
+    for step in [*always, *reversed(statements[-SHOWN:])]:
+        print(f"{fastest[step]:6.3f} s  {step}")
+    partial = [count for (count,) in row_groups if count < landing.DUCKDB_ROW_GROUP_ROWS]
+    print(f"raw.users: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
+
+
+if __name__ == "__main__":
+    main()
