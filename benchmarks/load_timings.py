@@ -31,7 +31,7 @@ SHOWN = 8
 
 
 class TimedConnection:
-    """Passes statements to DuckDB and keeps each one's seconds, by its first words."""
+    """Passes statements to DuckDB and adds up each one's seconds, by its first 70 characters."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con

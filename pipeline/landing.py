@@ -23,11 +23,11 @@ import pyarrow.parquet as pq
 KINDS = ("followers", "following", "users", "tweets", "replies", "truth_users", "truth_episodes")
 # Inside a partition directory: the progress of an extract that has not finished yet.
 CHECKPOINT = "_checkpoint"
+# DuckDB's row group size. Landing row groups are a whole number of them: the load reads Parquet
+# row groups in parallel, and each ends in a partial DuckDB row group that the next checkpoint
+# rewrites. With pyarrow's default (2^20 rows, 8.5 DuckDB row groups) that was 0.4 s a day for
+# raw.users at 1M followers, once an account passed 2^20. Aligned, a day leaves one partial.
 DUCKDB_ROW_GROUP_ROWS = 122_880
-# A whole number of DuckDB row groups. The load reads Parquet row groups in
-# parallel, and each ends in a partial DuckDB row group that the next checkpoint rewrites: with
-# pyarrow's default (2^20 rows, 8.5 DuckDB row groups) that was 0.4 s a day for raw.users at 1M
-# followers, once an account passed 2^20. Aligned, a day's list leaves one partial, its last.
 PARQUET_ROW_GROUP_ROWS = 8 * DUCKDB_ROW_GROUP_ROWS
 
 
