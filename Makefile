@@ -14,8 +14,10 @@ $(BIN)/followback: pyproject.toml
 demo: $(BIN)/followback
 	$(BIN)/followback demo
 
+# Two test processes, as CI has two cores; tests/conftest.py says which tests share one.
+TEST_WORKERS ?= 2
 test: $(BIN)/followback chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # tests/analysts/test_report.py renders the report in headless Chromium (Debian's packages).
 # apt-get runs only when it is missing; as root (CI) or through sudo.

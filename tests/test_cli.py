@@ -50,9 +50,8 @@ def test_locked_warehouse_names_the_holder(config_file, tmp_path):
     assert result.exit_code == 0, result.output
 
 
-def test_demo_prints_a_summary(config_file, tmp_path):
-    result = runner.invoke(app, ["demo", "--days", "3"])
-    assert result.exit_code == 0, result.output
+def test_demo_prints_a_summary(demo):
     for handle in ("maya_writes", "growth_hacker", "acme_brand"):
-        assert handle in result.output
-    assert (tmp_path / "data" / "followback.duckdb").exists()
+        assert handle in demo.output
+    assert f"Warehouse:{demo.settings.db_path}" in "".join(demo.output.split())
+    assert demo.settings.db_path.exists()

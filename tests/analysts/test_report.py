@@ -139,11 +139,9 @@ def test_report_command_for_one_account(demo_env, tmp_path):
     )
 
 
-def test_demo_ends_by_writing_the_report(config_file, tmp_path):
-    result = runner.invoke(app, ["demo", "--days", "2"])
-    assert result.exit_code == 0, result.output
-    report_path = tmp_path / "data" / "report.html"
+def test_demo_ends_by_writing_the_report(demo):
+    report_path = demo.settings.data_dir / "report.html"
     # Rich wraps long paths: compare without whitespace.
-    assert f"Report:{report_path}" in "".join(result.output.split())
+    assert "".join(demo.output.split()).endswith(f"Report:{report_path.resolve()}")
     assert 'data-account="maya_writes"' in report_path.read_text()
-    assert (tmp_path / "data" / "published" / "followback.duckdb").exists()
+    assert (demo.settings.data_dir / "published" / "followback.duckdb").exists()

@@ -1,8 +1,7 @@
-"""The fault-injection suite's figures: every test here is one injected fault.
+"""The fault-injection suite's fixtures: every test here is one injected fault.
 
-A test that passes survived its fault; each may also record the rows it lost and the secrets it
-found leaked through the `record` fixture. The summary is printed only when reliability tests ran,
-so `make test` (which collects this directory too) shows it as well.
+Each test may record the rows it lost and the secrets it found leaked through the `record`
+fixture; tests/reliability/figures.py adds them up.
 """
 
 from __future__ import annotations
@@ -17,45 +16,14 @@ from pipeline.config import Account, Config, default_settings
 from tests.reliability.helpers import BIG_DAY
 from tests.sources.conftest import x_api, x_settings  # noqa: F401  (fixtures reused here)
 
-_FIGURES = {"injected": 0, "survived": 0, "known_bugs": 0, "rows_lost": 0, "secrets_leaked": 0}
-_HERE = "tests/reliability/"
-
-
-def _ours(nodeid: str) -> bool:
-    return nodeid.startswith(_HERE)
-
-
-def pytest_runtest_logreport(report):
-    if not _ours(report.nodeid):
-        return
-    # A fault counts once: at its call phase, or at setup when the fixture building it failed.
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        _FIGURES["injected"] += 1
-        if report.passed and not hasattr(report, "wasxfail"):
-            _FIGURES["survived"] += 1
-        elif hasattr(report, "wasxfail"):
-            _FIGURES["known_bugs"] += 1
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not _FIGURES["injected"]:
-        return
-    f = _FIGURES
-    terminalreporter.write_sep("=", "reliability")
-    terminalreporter.write_line(
-        f"faults injected: {f['injected']}  survived: {f['survived']}  "
-        f"known bugs (xfail): {f['known_bugs']}  rows lost: {f['rows_lost']}  "
-        f"secrets leaked: {f['secrets_leaked']}"
-    )
-
 
 @pytest.fixture
-def record():
+def record(request):
     """Add a test's measured losses to the summary: record(rows_lost=..., secrets_leaked=...)."""
 
     def add(rows_lost: int = 0, secrets_leaked: int = 0) -> None:
-        _FIGURES["rows_lost"] += rows_lost
-        _FIGURES["secrets_leaked"] += secrets_leaked
+        request.node.user_properties.append(("rows_lost", rows_lost))
+        request.node.user_properties.append(("secrets_leaked", secrets_leaked))
 
     return add
 

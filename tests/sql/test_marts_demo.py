@@ -1,12 +1,10 @@
-"""`followback demo` on the default simulated world: churner detection against the planted
-truth, and the seed 001 experiment (followers vs. engagement) side by side."""
+"""`followback demo` on the default simulated world (the session's `demo`): churner detection
+against the planted truth, and the seed 001 experiment (followers vs. engagement) side by side."""
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
-from pipeline.cli import SUMMARY_SQL, app
-from tests.conftest import SIMULATED_ACCOUNTS
+from pipeline.cli import SUMMARY_SQL
 
 MARTS = (
     "mart.reciprocity_daily",
@@ -20,33 +18,18 @@ MARTS = (
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """Thirty simulated days of the three default accounts, as `make demo` runs them."""
-    home = tmp_path_factory.mktemp("demo")
-    config = home / "accounts.yml"
-    config.write_text(
-        "accounts:\n"
-        + "".join(
-            f"  - {{handle: {a.handle}, source: simulated, persona: {a.persona}}}\n"
-            for a in SIMULATED_ACCOUNTS
-        )
-    )
-    env = {"FOLLOWBACK_CONFIG": str(config), "FOLLOWBACK_DATA_DIR": str(home / "data")}
-    result = CliRunner().invoke(app, ["demo", "--days", "30"], env=env)
-    assert result.exit_code == 0, result.output
-    con = duckdb.connect(str(home / "data" / "followback.duckdb"), read_only=True)
-    yield con, result.output
-    con.close()
+def con(demo):
+    connection = duckdb.connect(str(demo.settings.db_path), read_only=True)
+    yield connection
+    connection.close()
 
 
-def test_demo_fills_every_mart(demo):
-    con, _ = demo
+def test_demo_fills_every_mart(con):
     for mart in MARTS:
         assert con.execute(f"SELECT count(*) FROM {mart}").fetchall()[0][0] > 0, mart
 
 
-def test_churner_detection_against_planted_truth(demo):
-    con, _ = demo
+def test_churner_detection_against_planted_truth(con):
     flagged, planted, found = con.execute(
         """
         WITH flagged AS (
@@ -68,8 +51,7 @@ def test_churner_detection_against_planted_truth(demo):
     assert recall >= 0.90
 
 
-def test_seed_experiment_organic_engages_far_more(demo):
-    con, output = demo
+def test_seed_experiment_organic_engages_far_more(demo, con):
     rows = {row[0]: row[1:] for row in con.execute(SUMMARY_SQL).fetchall()}
     organic, autofollower = rows["maya_writes"], rows["growth_hacker"]
     followers, answers, response_rate = 0, 5, 6
@@ -81,4 +63,4 @@ def test_seed_experiment_organic_engages_far_more(demo):
     assert 0.01 <= organic[response_rate] <= 0.06
     # The demo prints the comparison.
     for label in ("maya_writes", "growth_hacker", "response rate", "reciprocity"):
-        assert label in output
+        assert label in demo.output
