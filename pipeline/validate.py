@@ -255,6 +255,12 @@ def _project(root: Path) -> tuple[Any, dict[str, Any]]:
     pandas_execution_engine.HASH_THRESHOLD = 0
     with _gx_lock(root):
         context = gx.get_context(mode="file", project_root_dir=root)
+        if context.variables.config_variables_file_path:
+            # Nothing here is a ${variable}. With a variables file named, GX reads and parses it
+            # again at every look at a setting: about 70 times a suite run, 0.1 s a task.
+            context.variables.config_variables_file_path = None
+            context.variables.save()
+            context = gx.get_context(mode="file", project_root_dir=root)
         if context.variables.progress_bars is None:
             # Progress bars would fill the Airflow task logs.
             context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import pandas as pd
 import pyarrow as pa
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pipeline import landing, run, validate
@@ -278,6 +279,9 @@ def test_good_days_pass_and_their_results_are_kept(two_days):
     # Every page the index links to exists, results and suites alike.
     assert [link for link in links if not (index.parent / unquote(link)).is_file()] == []
     assert len([link for link in links if link.startswith("expectations/")]) == 7
+    # GX would re-read a named variables file at every look at a setting; the project names none.
+    project = yaml.safe_load((index.parents[3] / "great_expectations.yml").read_text())
+    assert project["config_variables_file_path"] is None
     outcome = json.loads(
         validate.result_path(config.settings, "replies", MAYA.handle, D2).read_text()
     )
