@@ -274,7 +274,7 @@ def _project(root: Path) -> tuple[Any, dict[str, Any]]:
             source = context.data_sources.get("dataframes")
         except KeyError:
             source = context.data_sources.add_pandas("dataframes")
-        definitions = {}
+        definitions, rewritten = {}, False
         for name, expectations in _suites().items():
             try:
                 batch = source.get_asset(name).get_batch_definition("whole")
@@ -282,17 +282,20 @@ def _project(root: Path) -> tuple[Any, dict[str, Any]]:
                 batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
                     "whole"
                 )
-            definitions[name] = _stored_definition(context, name, batch, expectations)
-        # The suites' own pages, which the index links to, as this code defines them.
-        context.build_data_docs(
-            resource_identifiers=[ExpectationSuiteIdentifier(name=name) for name in definitions],
-            build_index=False,
-        )
+            definitions[name], written = _stored_definition(context, name, batch, expectations)
+            rewritten = rewritten or written
+        # The suites' own pages, which the index links to, as this code defines them. Rendering
+        # them costs as much as rendering a day's results, so only when a suite changed or a
+        # page is missing, not in every task process.
+        suites = [ExpectationSuiteIdentifier(name=name) for name in definitions]
+        if rewritten or not all(_rendered(context, suite) for suite in suites):
+            context.build_data_docs(resource_identifiers=suites, build_index=False)
     return context, definitions
 
 
-def _stored_definition(context, name: str, batch, expectations: list):
-    """The stored validation definition of suite `name`, written only when the code changed it.
+def _stored_definition(context, name: str, batch, expectations: list) -> tuple[Any, bool]:
+    """The stored validation definition of suite `name`, written only when the code changed it,
+    and whether it was written.
 
     Every task process opens the shared project, and GX checks before each run that its suite and
     definition equal the stored ones. Saving a suite gives its expectations new ids, so a process
@@ -306,11 +309,12 @@ def _stored_definition(context, name: str, batch, expectations: list):
     except (LookupError, gx.exceptions.DataContextError):
         stored = None
     if stored is not None and _without_ids(stored.suite.expectations) == _without_ids(expectations):
-        return stored
+        return stored, False
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
-    return context.validation_definitions.add_or_update(
+    written = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
+    return written, True
 
 
 def _without_ids(expectations: list) -> list[dict]:
@@ -318,6 +322,12 @@ def _without_ids(expectations: list) -> list[dict]:
         {key: value for key, value in e.configuration.to_json_dict().items() if key != "id"}
         for e in expectations
     ]
+
+
+def _rendered(context, identifier) -> bool:
+    return all(
+        site["site_url"] for site in context.get_docs_sites_urls(resource_identifier=identifier)
+    )
 
 
 def _local_path(url: str) -> str:

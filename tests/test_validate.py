@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
+import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -407,6 +408,31 @@ def test_task_processes_share_the_gx_project(config):
     subprocess.run([sys.executable, "-c", other_task], check=True, capture_output=True)
 
     assert run.validate_snapshot(MAYA.handle, D3.isoformat(), config)["failed"] == {}
+
+
+def test_suite_pages_are_rendered_again_only_when_missing_or_changed(config, monkeypatch):
+    """Each task process opens the project; it renders the suites' pages only if they are stale."""
+    pages = config.settings.validation_dir / "2026-01" / SITE / "expectations"
+    extract(config, D3)
+    kept = {page.name: page.stat().st_mtime_ns for page in pages.glob("*.html")}
+    validate._project.cache_clear()
+    run.validate_snapshot(MAYA.handle, D3.isoformat(), config)
+    assert {page.name: page.stat().st_mtime_ns for page in pages.glob("*.html")} == kept
+
+    (pages / "users.html").unlink()
+    validate._project.cache_clear()
+    run.validate_snapshot(MAYA.handle, D3.isoformat(), config)
+    assert (pages / "users.html").is_file()
+
+    before = (pages / "tweets.html").read_text()
+    suites = validate._suites()
+    added = gx.expectations.ExpectColumnToExist(column="conversation_id")
+    suites["tweets"] = [*suites["tweets"], added]
+    monkeypatch.setattr(validate, "_suites", lambda: suites)
+    validate._project.cache_clear()
+    run.validate_snapshot(MAYA.handle, D3.isoformat(), config)
+    after = (pages / "tweets.html").read_text()
+    assert (before.count("is a required field"), after.count("is a required field")) == (0, 1)
 
 
 def test_cli_validates_a_date_and_prints_the_data_docs(config_file):
