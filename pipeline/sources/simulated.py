@@ -38,6 +38,10 @@ SELF_KEY = (1 << 40) - 1
 TARGET_SPACE = 1 << 38
 OUTSIDER_SPACE = 1 << 39
 TWITTER_EPOCH_MS = 1288834974657
+# An id's last 12 bits number the ids of one millisecond. The account's tweets take the first
+# numbers of theirs and replies start above, so a reply never shares an id with a tweet.
+SEQUENCE_MAX = 0xFFF
+REPLY_SEQUENCE_START = 100
 
 
 @dataclass(frozen=True)
@@ -397,7 +401,25 @@ def _profiles(world: World, keys: np.ndarray, population: np.ndarray, day: int) 
 def _snowflake(moments: np.ndarray, account: int, sequence: np.ndarray) -> np.ndarray:
     """Ids shaped like X's: milliseconds since X's epoch, then a worker and a sequence number."""
     ms = moments.astype("datetime64[ms]").astype(np.int64) - TWITTER_EPOCH_MS
-    return (ms << 22) | (np.int64(account & 0x3FF) << 12) | (sequence.astype(np.int64) & 0xFFF)
+    return (
+        (ms << 22) | (np.int64(account & 0x3FF) << 12) | (sequence.astype(np.int64) & SEQUENCE_MAX)
+    )
+
+
+def _rank_within_millisecond(moments: np.ndarray) -> np.ndarray:
+    """Each moment's rank among the moments of its millisecond (0 for the first listed)."""
+    ms = moments.astype("datetime64[ms]").astype(np.int64)
+    order = np.argsort(ms, kind="stable")
+    in_order = ms[order]
+    positions = np.arange(len(ms))
+    starts = np.r_[True, in_order[1:] != in_order[:-1]] if len(ms) else np.array([], bool)
+    rank = np.empty(len(ms), np.int64)
+    rank[order] = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+    if len(rank) and REPLY_SEQUENCE_START + rank.max() > SEQUENCE_MAX:
+        raise ValueError(
+            f"{rank.max() + 1} simulated replies in one millisecond: more than an id can number"
+        )
+    return rank
 
 
 @dataclass
@@ -577,10 +599,8 @@ class SimulatedSource:
                 today = (created >= day_start) & (created < day_end)
                 if not today.any():
                     continue
-                sequence = np.flatnonzero(today) + 100
                 reply_parts.append(
                     {
-                        "reply_id": _snowflake(created[today], world.key, sequence),
                         "author_id": world.ids(drawn["keys"][today]),
                         "created_at": created[today],
                         "tweet_id": np.full(int(today.sum()), tweet.tweet_id, np.int64),
@@ -590,11 +610,17 @@ class SimulatedSource:
             merged = {k: np.concatenate([part[k] for part in reply_parts]) for k in reply_parts[0]}
         else:
             merged = {
-                "reply_id": np.array([], np.int64),
                 "author_id": np.array([], np.int64),
                 "created_at": np.array([], "datetime64[us]"),
                 "tweet_id": np.array([], np.int64),
             }
+        # Numbered per millisecond over the whole day, as X numbers its ids: numbered per tweet,
+        # two replies of one millisecond could get one id (seen at 10M followers).
+        merged["reply_id"] = _snowflake(
+            merged["created_at"],
+            world.key,
+            REPLY_SEQUENCE_START + _rank_within_millisecond(merged["created_at"]),
+        )
         conversation = _ids_as_strings(merged["tweet_id"])
         replies = pa.table(
             {

@@ -5,7 +5,15 @@ import pyarrow.compute as pc
 import pytest
 
 from pipeline.config import Account
-from pipeline.sources.simulated import QUESTIONS, SimulatedSource, world_for
+from pipeline.sources.simulated import (
+    QUESTIONS,
+    REPLY_SEQUENCE_START,
+    SEQUENCE_MAX,
+    SimulatedSource,
+    _rank_within_millisecond,
+    _snowflake,
+    world_for,
+)
 
 DAY = date(2026, 1, 20)
 
@@ -101,6 +109,31 @@ def test_seed_experiment_is_planted(settings):
     assert len(organic) >= 5 and len(autofollower) >= 5
     assert 8 <= np.mean(organic) <= 12
     assert np.mean(autofollower) <= 4
+
+
+def test_replies_of_one_millisecond_get_ids_of_their_own():
+    """X numbers the ids of each millisecond. Numbered per tweet instead, two replies to a 10M
+    brand's question once got one id, and validation quarantined the day."""
+    moments = np.array(
+        ["2026-01-30T08:18:33.728", "2026-01-30T08:18:33.7285", "2026-01-30T08:18:33.729"]
+        + ["2026-01-30T08:18:33.728"],
+        "datetime64[us]",
+    )
+    ranks = _rank_within_millisecond(moments)
+    assert ranks.tolist() == [0, 1, 0, 2]
+    ids = _snowflake(moments, 7, REPLY_SEQUENCE_START + ranks)
+    assert (ids & SEQUENCE_MAX).tolist() == [100, 101, 100, 102]
+    assert len(set(ids.tolist())) == 4
+
+
+def test_reply_ids_are_unique_and_never_a_tweets(settings):
+    sim = source(settings, "organic")
+    batches = [sim.extract_timeline(DAY + timedelta(days=n)) for n in range(10)]
+    replies = [i for b in batches for i in b.replies.column("reply_id").to_pylist()]
+    tweets = {i for b in batches for i in b.tweets.column("tweet_id").to_pylist()}
+    assert len(replies) > 20
+    assert len(set(replies)) == len(replies)
+    assert tweets.isdisjoint(replies)
 
 
 def test_one_million_followers_generate_vectorised(settings):
