@@ -311,10 +311,10 @@ def _stored_definition(context, name: str, batch, expectations: list) -> tuple[A
     if stored is not None and _without_ids(stored.suite.expectations) == _without_ids(expectations):
         return stored, False
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
-    written = context.validation_definitions.add_or_update(
+    definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
-    return written, True
+    return definition, True
 
 
 def _without_ids(expectations: list) -> list[dict]:
