@@ -117,3 +117,22 @@ def test_a_first_snapshot_re_extracted_incomplete_moves_the_start(settings):
         (12, "follower", D[2], None),
         (12, "following", D[4], None),
     ]
+
+
+def test_a_date_re_extracted_takes_back_the_changes_it_first_showed(settings):
+    con = connect(settings)
+    for day, followers in ((D[1], [10, 11]), (D[2], [10, 12])):
+        land_lists(settings, ACCOUNT, ACCOUNT_ID, day, followers, [10], completed=True)
+        load.load_day(con, ACCOUNT, day, settings)
+        transform.transform_account(con, ACCOUNT_ID, settings)
+    assert (11, "follower", D[1], D[2]) in edges(con)
+    # The first extract of day 2 missed 11 and listed 12 by mistake; the second is right. Day 2
+    # then matches day 1 exactly, so only core itself still shows who changed.
+    land_lists(settings, ACCOUNT, ACCOUNT_ID, D[2], [10, 11], [10], completed=True)
+    load.load_day(con, ACCOUNT, D[2], settings)
+    transform.transform_account(con, ACCOUNT_ID, settings)
+    assert edges(con) == [
+        (10, "follower", D[1], None),
+        (10, "following", D[1], None),
+        (11, "follower", D[1], None),
+    ]
