@@ -1,6 +1,7 @@
 """Does the daily run cost more after a long history? Day 2 and day N+1, measured back to back.
 
-    python -m benchmarks.history_growth --followers 10m --old DIR [--repeat 3]
+    python -m benchmarks.history_growth --followers 10m --old DIR [--repeat 3] [--same-size]
+        [--young-day 3]
 
 `make bench` measures day 2, 30 and 90 over an hour or more, and on a shared machine its speed
 can drift in that time; comparing those days then mixes history with the machine. This runs the
@@ -14,6 +15,10 @@ the next `make bench`.
 The simulated accounts grow (the brand by about 10% in 90 days), so the old day also runs a
 bigger account. `--same-size` makes the young account as big as the old one on its last day
 (history_growth-<size>-same-size.json): what history alone adds.
+
+`--young-day 3` measures day 3 instead of day 2 (history_growth-<size>-day3.json). Day 3 is the
+first day whose transform compacts raw (the window of raw_retention_days is full), which it then
+does every day at the same cost: against day 3, the old day shows what history adds beyond it.
 """
 
 from __future__ import annotations
@@ -77,6 +82,12 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True, help="a bench work directory")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
+        "--young-day",
+        type=int,
+        default=2,
+        help="the young warehouse's measured day (day 1 is the epoch), after days 1 to N-1",
+    )
+    parser.add_argument(
         "--same-size",
         action="store_true",
         help="start the young account with the old one's latest followers count",
@@ -92,8 +103,9 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         young = Path(tmp) / "young"
-        run_child("history", young, sizes["young"], EPOCH)
-        days = {"young": (young, EPOCH + timedelta(days=1)), "old": (args.old, old_day)}
+        young_day = EPOCH + timedelta(days=args.young_day - 1)
+        run_child("history", young, sizes["young"], EPOCH, until=young_day - timedelta(days=1))
+        days = {"young": (young, young_day), "old": (args.old, old_day)}
         states = {}
         for name, (data_dir, day) in days.items():
             run_child("extract", data_dir, sizes[name], day)
@@ -125,7 +137,9 @@ def main() -> None:
         "machine": machine(),
     }
     text = json.dumps(result, indent=1)
-    suffix = "-same-size" if args.same_size else ""
+    suffix = ("-same-size" if args.same_size else "") + (
+        f"-day{args.young_day}" if args.young_day != 2 else ""
+    )
     (RESULTS / f"history_growth-{label(args.followers)}{suffix}.json").write_text(text)
     print(text)
 

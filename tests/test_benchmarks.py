@@ -110,6 +110,23 @@ def test_a_same_size_run_is_told_apart_and_decides_only_the_history_target(tmp_p
     }
 
 
+def test_a_run_against_day_3_names_its_days(tmp_path, monkeypatch):
+    growth = {
+        **growth_result(10_000_000, (20.0, 26.0), (2000.0, 2100.0)),
+        "days": {"young": "2026-01-03", "old": "2026-04-01"},
+    }
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m-day3.json", growth)
+
+    assert rows["10m followers: daily run <= 30 s and <= 4 GB peak RSS, measured back to back"] == (
+        "day 3: 20.0 s, 2.0 GB, day 91: 26.0 s, 2.1 GB (abc1234)",
+        "met",
+    )
+    assert rows[
+        "10m: day-91 run <= 1.25x the day-3 run (the first that compacts raw), "
+        "measured back to back"
+    ] == ("26.00 / 20.00 s = 1.300x (abc1234)", "**missed**")
+
+
 def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(tmp_path, monkeypatch, capsys):
     followers = 300
     config = config_for(tmp_path, followers)
