@@ -31,7 +31,7 @@
 -- rows but a member_count of 0.
 --
 -- Speed: a full join of the anchor's members with each later snapshot's finds the few users whose
--- rows change; only they, picked back out by a semi join, go through the gaps-and-islands window.
+-- rows change; only they, picked back out by an IN, go through the gaps-and-islands window.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date, member_count
     FROM staging.stg_list_snapshots
@@ -83,8 +83,9 @@ edges_in_scope AS (
 
 -- One row per user and snapshot that shows them. carried_from: at the first snapshot in scope,
 -- the valid_from that the user's interval already has in core. is_following stands for the
--- direction: it is half the key of the aggregate below over every member. Not materialized:
--- reading the lists twice costs less than holding 20M rows (10M followers) in memory.
+-- direction as a boolean, a smaller key than the string for the full join below over every
+-- member. Not materialized: reading the lists again for each use (the anchor, the later lists,
+-- the runs) costs less than holding 20M rows (10M followers) in memory.
 members AS NOT MATERIALIZED (
     SELECT FALSE AS is_following, snapshots.snapshot_index, lists.user_id,
         CAST(NULL AS DATE) AS carried_from
