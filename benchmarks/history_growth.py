@@ -1,11 +1,11 @@
-"""Does the daily run cost more after a long history? Day 2 and day N+1, measured back to back.
+"""Does the daily run cost more after a long history? An early day and day N+1, back to back.
 
     python -m benchmarks.history_growth --followers 10m --old DIR [--repeat 3] [--same-size]
         [--young-day 3]
 
 `make bench` measures day 2, 30 and 90 over an hour or more, and on a shared machine its speed
 can drift in that time; comparing those days then mixes history with the machine. This runs the
-same two daily runs in alternation, minutes apart: the day after a fresh first day, and the day
+same two daily runs in alternation, minutes apart: day 2 of a fresh warehouse, and the day
 after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/10m after a
 90-day `make bench`). Each run starts from a copy of its warehouse, so every repeat does the same
 work. Writes benchmarks/results/history_growth-<size>.json (per step, the fastest wall seconds of
