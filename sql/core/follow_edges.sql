@@ -149,9 +149,10 @@ later_members AS (
 -- their open interval stays as it is. In a direction without an anchor every user can change.
 -- Why a full join: an aggregate counting each user's snapshots did the same over every member,
 -- and its hash table of 11M groups cost more than the account's growth (10% more users, 30% more
--- time); with the full join this model takes 1.3-1.6 s at 10M followers, 2.7-3.7 s before. The
--- IN below then builds its hash table on these few users (join_sides: as written); on the 20M
--- members, as DuckDB's estimates chose on some days, it took 3-4 s at 10M.
+-- time); with the full join this model takes 2.8-3.4 s on day 91 at 10M followers, 6.1-6.2 s
+-- before (benchmarks.model_timings). The IN below then builds its hash table on these few users
+-- (join_sides: as written); on the 20M members, as DuckDB's estimates chose on some days, it
+-- took 3-4 s at 10M.
 changed_users AS (
     SELECT coalesce(anchor.is_following, later.is_following) AS is_following,
         coalesce(anchor.user_id, later.user_id) AS user_id
