@@ -86,85 +86,85 @@ open_cohort_members AS (
         > (SELECT settled_through FROM settled)
 ),
 
-horizons AS (
-    SELECT unnest([7, 30, 90]) AS horizon_days
+-- The days a member's 7-, 30- and 90-day readings fall due: about a hundred distinct days a
+-- horizon, however many members.
+due_days AS (
+    SELECT DISTINCT first_seen_on + unnest([7, 30, 90]) AS due_on
+    FROM open_cohort_members
 ),
 
--- A member's day after the last snapshot has no reading yet, so it is not paired.
-member_horizons AS (
+-- The first complete snapshot on or after each due day. A day after the last snapshot has no
+-- reading yet, so it has no row.
+reading_days AS (
+    SELECT due_days.due_on, follower_snapshots.snapshot_date AS read_on
+    FROM due_days
+    ASOF INNER JOIN follower_snapshots
+        ON follower_snapshots.snapshot_date >= due_days.due_on
+),
+
+-- One row a member, with its three reading days (NULL while not yet due). Looking them up by
+-- due day keeps the joins' hash tables at a few hundred rows.
+member_readings AS (
     SELECT
         open_cohort_members.user_id,
+        open_cohort_members.first_seen_on,
         open_cohort_members.cohort_week,
-        horizons.horizon_days,
-        open_cohort_members.first_seen_on + horizons.horizon_days AS due_on
+        reading_7d.read_on AS read_7d_on,
+        reading_30d.read_on AS read_30d_on,
+        reading_90d.read_on AS read_90d_on
     FROM open_cohort_members
-    CROSS JOIN horizons
-    WHERE open_cohort_members.first_seen_on + horizons.horizon_days
-        <= (SELECT max(snapshot_date) FROM follower_snapshots)
+    LEFT JOIN reading_days AS reading_7d
+        ON reading_7d.due_on = open_cohort_members.first_seen_on + 7
+    LEFT JOIN reading_days AS reading_30d
+        ON reading_30d.due_on = open_cohort_members.first_seen_on + 30
+    LEFT JOIN reading_days AS reading_90d
+        ON reading_90d.due_on = open_cohort_members.first_seen_on + 90
 ),
 
--- The first complete snapshot on or after each due day (an ASOF join finds it without pairing
--- every member with every snapshot).
-readings AS (
+-- Each member with each of its intervals, all recent (the first started after appeared_after).
+-- Intervals never overlap, so at most one holds a reading day, and exactly one starts on the
+-- member's first appearance: that row counts the member.
+member_intervals AS (
     SELECT
-        member_horizons.user_id,
-        member_horizons.cohort_week,
-        member_horizons.horizon_days,
-        follower_snapshots.snapshot_date AS read_on
-    FROM member_horizons
-    ASOF INNER JOIN follower_snapshots
-        ON follower_snapshots.snapshot_date >= member_horizons.due_on
-),
-
--- A member's intervals are all recent (the first started after appeared_after), and never
--- overlap, so at most one holds the reading day: one row a reading.
-retention_readings AS (
-    SELECT
-        readings.cohort_week,
-        readings.horizon_days,
-        readings.read_on,
-        recent_intervals.user_id IS NOT NULL AS still_following
-    FROM readings
-    LEFT JOIN recent_intervals
-        ON recent_intervals.user_id = readings.user_id
-        AND recent_intervals.valid_from <= readings.read_on
-        AND coalesce(recent_intervals.valid_to, DATE '9999-12-31') > readings.read_on
-),
-
-cohort_sizes AS (
-    SELECT cohort_week, count(*) AS cohort_size
-    FROM open_cohort_members
-    GROUP BY cohort_week
+        member_readings.cohort_week,
+        member_readings.read_7d_on,
+        member_readings.read_30d_on,
+        member_readings.read_90d_on,
+        recent_intervals.valid_from = member_readings.first_seen_on AS counts_member,
+        recent_intervals.valid_from,
+        coalesce(recent_intervals.valid_to, DATE '9999-12-31') AS followed_until
+    FROM recent_intervals
+    INNER JOIN member_readings ON member_readings.user_id = recent_intervals.user_id
 ),
 
 cohort_readings AS (
     SELECT
         cohort_week,
-        max(read_on) AS evaluated_through,
-        count(*) FILTER (WHERE horizon_days = 7) AS read_7d,
-        avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 7) AS share_7d,
-        count(*) FILTER (WHERE horizon_days = 30) AS read_30d,
-        avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 30) AS share_30d,
-        count(*) FILTER (WHERE horizon_days = 90) AS read_90d,
-        avg(CAST(still_following AS INTEGER)) FILTER (WHERE horizon_days = 90) AS share_90d
-    FROM retention_readings
+        count(*) FILTER (WHERE counts_member) AS cohort_size,
+        max(coalesce(read_90d_on, read_30d_on, read_7d_on)) AS evaluated_through,
+        count(*) FILTER (WHERE counts_member AND read_7d_on IS NOT NULL) AS read_7d,
+        count(*) FILTER (WHERE valid_from <= read_7d_on AND followed_until > read_7d_on)
+            AS following_7d,
+        count(*) FILTER (WHERE counts_member AND read_30d_on IS NOT NULL) AS read_30d,
+        count(*) FILTER (WHERE valid_from <= read_30d_on AND followed_until > read_30d_on)
+            AS following_30d,
+        count(*) FILTER (WHERE counts_member AND read_90d_on IS NOT NULL) AS read_90d,
+        count(*) FILTER (WHERE valid_from <= read_90d_on AND followed_until > read_90d_on)
+            AS following_90d
+    FROM member_intervals
     GROUP BY cohort_week
 ),
 
 -- A share is known once every member has its reading.
 cohorts AS (
     SELECT
-        cohort_sizes.cohort_week,
-        cohort_sizes.cohort_size,
-        cohort_readings.evaluated_through,
-        CASE WHEN cohort_readings.read_7d = cohort_sizes.cohort_size
-            THEN cohort_readings.share_7d END AS retained_7d,
-        CASE WHEN cohort_readings.read_30d = cohort_sizes.cohort_size
-            THEN cohort_readings.share_30d END AS retained_30d,
-        CASE WHEN cohort_readings.read_90d = cohort_sizes.cohort_size
-            THEN cohort_readings.share_90d END AS retained_90d
-    FROM cohort_sizes
-    LEFT JOIN cohort_readings ON cohort_readings.cohort_week = cohort_sizes.cohort_week
+        cohort_week,
+        cohort_size,
+        evaluated_through,
+        CASE WHEN read_7d = cohort_size THEN following_7d / read_7d END AS retained_7d,
+        CASE WHEN read_30d = cohort_size THEN following_30d / read_30d END AS retained_30d,
+        CASE WHEN read_90d = cohort_size THEN following_90d / read_90d END AS retained_90d
+    FROM cohort_readings
 )
 
 SELECT
