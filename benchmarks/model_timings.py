@@ -64,7 +64,10 @@ def main() -> None:
                         model.name,
                         lambda model=model: transform.run_incremental(con, model, parameters),
                     )
-                timed("retention.compact", lambda: retention.compact(con, account_id, settings))
+                timed(
+                    "retention.compact",
+                    lambda: retention.compact(con, account_id, settings, parameters["cutoff"]),
+                )
                 con.execute("ROLLBACK")
     print(f"transform of {last}, fastest of {args.repeat}")
     for step, fastest in seconds.items():

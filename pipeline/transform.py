@@ -240,7 +240,7 @@ def transform_account(
         for model in models():
             if model.materialized == "incremental":
                 run_incremental(con, model, parameters)
-        retention.compact(con, account_id, settings)
+        retention.compact(con, account_id, settings, changed_after=cutoff)
         for done in ("meta.pending_transform", "meta.replaced_conversations"):
             con.execute(f"DELETE FROM {done} WHERE account_id = ?", [account_id])
     return cutoff

@@ -13,7 +13,7 @@ from tests.helpers import land_lists
 
 ACCOUNT = Account(handle="tiny", persona="organic")
 ACCOUNT_ID = 1
-D = {n: date(2026, 3, n) for n in range(1, 10)}
+D = {n: date(2026, 3, n) for n in range(1, 13)}
 
 # Followers by day; the account follows user 1 throughout. With a churn window of 2 days:
 # user 2 follows on days 3-4 only (a short follow), user 3 leaves on day 7, user 4 arrives on
@@ -32,10 +32,16 @@ def short_settings(settings):
     return replace(settings, churn_window_days=2, raw_retention_days=1)
 
 
-def land_day(settings, n: int, followers: set[int], unprofiled: frozenset = frozenset()) -> None:
+def land_day(
+    settings,
+    n: int,
+    followers: set[int],
+    unprofiled: frozenset = frozenset(),
+    completed: bool = True,
+) -> None:
     """Day n's lists and the profiles that came with them: everyone's but `unprofiled`'s (an
     incremental X read returns only the newest pages' profiles). Counts change every day."""
-    land_lists(settings, ACCOUNT, ACCOUNT_ID, D[n], sorted(followers), [1])
+    land_lists(settings, ACCOUNT, ACCOUNT_ID, D[n], sorted(followers), [1], completed)
     users = sorted((followers | {1}) - unprofiled)
     profiles = pa.table(
         {
@@ -144,3 +150,47 @@ def test_backfill_before_the_first_snapshot_equals_one_in_order_run(short_settin
         [(n, FOLLOWERS[n]) for n in (3, 4, 5, 6, 7, 8, 2, 1)],
     )
     assert tables(backfilled) == tables(in_order)
+
+
+def test_profiles_judged_by_an_earlier_compaction_are_judged_again_when_needed(settings):
+    # Each compaction reads only the users whose old profiles can have become droppable since the
+    # last one. Two such users whose old profiles are outside the days it just aged out:
+    # user 7 follows from day 2 and has profiles on days 2 and 3 only; their follow is short
+    # until day 6, when (day 2 and 3 already old) it becomes too long for mart.churners and the
+    # day-2 profile is no longer needed. User 8 follows on days 1-2 (no known start), leaves,
+    # and comes back on day 12, whose profile replaces the day-2 one as the latest.
+    wider = replace(settings, churn_window_days=4, raw_retention_days=2)
+    days = [
+        (n, {5} | ({7} if n >= 2 else set()) | ({8} if n in (1, 2, 12) else set()),
+         frozenset({7}) if n >= 4 else frozenset())
+        for n in range(1, 13)
+    ]
+    con = run(wider, days)
+    assert con.execute("SELECT user_id, observed_on FROM raw.users ORDER BY ALL").fetchall() == [
+        (1, D[11]),
+        (1, D[12]),
+        (5, D[11]),
+        (5, D[12]),
+        (7, D[3]),
+        (8, D[12]),
+    ]
+
+
+def test_a_follow_that_grows_long_after_a_gap_in_the_lists_drops_its_old_profiles(settings):
+    # User 9 follows from day 2, with profiles on days 2 and 3 only. The lists of days 3 to 11
+    # are incomplete, so until day 12 the follow may still turn out short and both profiles are
+    # kept, though long outside the days each compaction ages out. Day 12's complete list makes
+    # it too long for mart.churners: the day-2 profile goes, the day-3 one stays as the latest.
+    wider = replace(settings, churn_window_days=4, raw_retention_days=2)
+    days = [
+        (n, {5, 9} if n >= 2 else {5}, frozenset({9}) if n >= 4 else frozenset(), n < 3 or n == 12)
+        for n in range(1, 13)
+    ]
+    con = run(wider, days)
+    assert con.execute("SELECT user_id, observed_on FROM raw.users ORDER BY ALL").fetchall() == [
+        (1, D[11]),
+        (1, D[12]),
+        (5, D[11]),
+        (5, D[12]),
+        (9, D[3]),
+    ]
