@@ -609,24 +609,32 @@ def render(states: dict, summary: dict) -> str:
             "day after a long history, measured back to back "
             "(`python -m benchmarks.history_growth`), fastest of 3 each:",
             "",
-            "| followers | day | daily run s | validate | load | transform | peak RSS MB "
-            "| commit |",
-            "|---|---|---|---|---|---|---|---|",
+            "| followers | day | daily run s | its CPU s | validate | load | transform "
+            "| peak RSS MB | commit |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for g in growth:
             for name in ("young", "old"):
                 f = g["fastest_seconds"][name]
+                cpu = (
+                    g["fastest_cpu_seconds"][name]["daily_run"]
+                    if "fastest_cpu_seconds" in g
+                    else None
+                )
                 rss = g["peak_rss_mb"][name] if "peak_rss_mb" in g else None
                 followers = _young_followers(g) if name == "young" else g["followers"]
                 lines.append(
                     f"| {followers:,} | {g['days'][name]} | {f['daily_run']:.2f} "
+                    f"| {'' if cpu is None else f'{cpu:.2f}'} "
                     f"| {f['validate']:.2f} | {f['load']:.2f} | {f['transform']:.2f} "
                     f"| {'' if rss is None else f'{rss:.0f}'} | {g['commit']} |"
                 )
             r = g["old_over_young"]
+            cpu_ratio = g.get("cpu_old_over_young", {}).get("daily_run")
             lines.append(
-                f"| | ratio | {r['daily_run']:.2f}x | {r['validate']:.2f}x | {r['load']:.2f}x "
-                f"| {r['transform']:.2f}x | | |"
+                f"| | ratio | {r['daily_run']:.2f}x "
+                f"| {'' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} "
+                f"| {r['validate']:.2f}x | {r['load']:.2f}x | {r['transform']:.2f}x | | |"
             )
         lines += [
             "",

@@ -9,8 +9,9 @@ same two daily runs in alternation, minutes apart: day 2 of a fresh warehouse, a
 after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/10m after a
 90-day `make bench`). Each run starts from a copy of its warehouse, so every repeat does the same
 work. Writes benchmarks/results/history_growth-<size>.json (per step, the fastest wall seconds of
-each, and their ratio; the largest peak RSS of any step), which benchmarks/RESULTS.md shows at
-the next `make bench`.
+each, and their ratio; the same for CPU seconds; the largest peak RSS of any step), which
+benchmarks/RESULTS.md shows at the next `make bench`. The targets are wall times; the CPU seconds
+show how much of a gap is the work itself, on a VM whose wall times drift with its neighbours.
 
 The simulated accounts grow (the brand by about 10% in 90 days), so the old day also runs a
 bigger account. `--same-size` makes the young account as big as the old one on its last day
@@ -62,7 +63,8 @@ def last_followers_count(data_dir: Path, followers: int) -> int:
 
 
 def daily_run(data_dir: Path, followers: int, day: date, state: Path) -> dict[str, float]:
-    """Each step's wall seconds, and the largest step's peak RSS (rss_mb)."""
+    """Each step's wall seconds and CPU seconds (<step>_cpu), and the largest step's peak RSS
+    (rss_mb)."""
     db = config_for(data_dir, followers).settings.db_path
     shutil.copy(state, db)
     walls, account_id = {"rss_mb": 0.0}, None
@@ -70,6 +72,7 @@ def daily_run(data_dir: Path, followers: int, day: date, state: Path) -> dict[st
         extra = {"account_id": account_id} if step == "transform" else {}
         report = run_child(step, data_dir, followers, day, **extra)
         walls[step] = report["wall"]
+        walls[f"{step}_cpu"] = report["cpu"]
         walls["rss_mb"] = max(walls["rss_mb"], report["rss_mb"])
         if step == "load":
             account_id = report["output"]["account_id"]
@@ -122,8 +125,12 @@ def main() -> None:
     fastest = {
         name: {step: min(r[step] for r in rs) for step in DAILY_RUN} for name, rs in runs.items()
     }
-    for walls in fastest.values():
-        walls["daily_run"] = sum(walls[step] for step in DAILY_RUN)
+    fastest_cpu = {
+        name: {step: min(r[f"{step}_cpu"] for r in rs) for step in DAILY_RUN}
+        for name, rs in runs.items()
+    }
+    for seconds in (*fastest.values(), *fastest_cpu.values()):
+        seconds["daily_run"] = sum(seconds[step] for step in DAILY_RUN)
     result = {
         "followers": args.followers,
         "young_followers": sizes["young"],
@@ -131,6 +138,11 @@ def main() -> None:
         "fastest_seconds": fastest,
         "old_over_young": {
             step: fastest["old"][step] / fastest["young"][step] for step in fastest["old"]
+        },
+        "fastest_cpu_seconds": fastest_cpu,
+        "cpu_old_over_young": {
+            step: fastest_cpu["old"][step] / fastest_cpu["young"][step]
+            for step in fastest_cpu["old"]
         },
         "peak_rss_mb": {name: max(r["rss_mb"] for r in rs) for name, rs in runs.items()},
         "commit": commit(),

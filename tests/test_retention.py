@@ -161,8 +161,11 @@ def test_profiles_judged_by_an_earlier_compaction_are_judged_again_when_needed(s
     # and comes back on day 12, whose profile replaces the day-2 one as the latest.
     wider = replace(settings, churn_window_days=4, raw_retention_days=2)
     days = [
-        (n, {5} | ({7} if n >= 2 else set()) | ({8} if n in (1, 2, 12) else set()),
-         frozenset({7}) if n >= 4 else frozenset())
+        (
+            n,
+            {5} | ({7} if n >= 2 else set()) | ({8} if n in (1, 2, 12) else set()),
+            frozenset({7}) if n >= 4 else frozenset(),
+        )
         for n in range(1, 13)
     ]
     con = run(wider, days)
