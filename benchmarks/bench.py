@@ -607,7 +607,7 @@ def render(states: dict, summary: dict) -> str:
             "",
             "An early day (day 2, or day 3: the first whose transform compacts raw) against the "
             "day after a long history, measured back to back "
-            "(`python -m benchmarks.history_growth`), fastest of 3 each:",
+            "(`python -m benchmarks.history_growth`), the fastest of its repeats each:",
             "",
             "| followers | day | daily run s | its CPU s | validate | load | transform "
             "| peak RSS MB | commit |",
@@ -639,7 +639,7 @@ def render(states: dict, summary: dict) -> str:
         lines += [
             "",
             *(
-                f"- {g['followers']:,}, {g['commit']}: "
+                f"- {g['followers']:,}, {g['commit']}, fastest of {g.get('repeat', 3)}: "
                 + (describe_machine(g["machine"]) if "machine" in g else "machine not recorded")
                 for g in growth
             ),

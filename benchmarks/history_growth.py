@@ -145,6 +145,7 @@ def main() -> None:
             for step in fastest_cpu["old"]
         },
         "peak_rss_mb": {name: max(r["rss_mb"] for r in rs) for name, rs in runs.items()},
+        "repeat": args.repeat,
         "commit": commit(),
         "machine": machine(),
     }
