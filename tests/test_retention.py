@@ -91,12 +91,26 @@ def tables(con) -> dict[str, list]:
     }
 
 
+def kept_profiles(con) -> list[tuple]:
+    return con.execute("SELECT user_id, observed_on FROM raw.users ORDER BY ALL").fetchall()
+
+
+@pytest.fixture
+def wider_settings(settings):
+    """A churn window longer than the raw window, so short follows' profiles grow old."""
+    return replace(settings, churn_window_days=4, raw_retention_days=2)
+
+
+# Under wider_settings, after day 12: the window's two days in full, of users 1 and 5.
+WINDOW_OF_DAY_12 = [(1, D[11]), (1, D[12]), (5, D[11]), (5, D[12])]
+
+
 def test_old_days_keep_only_what_the_models_need(short_settings):
     con = run(short_settings, sorted(FOLLOWERS.items()))
     assert con.execute("SELECT DISTINCT snapshot_date FROM raw.follower_snapshot").fetchall() == [
         (D[8],)
     ]
-    assert con.execute("SELECT user_id, observed_on FROM raw.users ORDER BY ALL").fetchall() == [
+    assert kept_profiles(con) == [
         # The latest day in full.
         (1, D[8]),
         # User 2's short follow, which mart.churners reads.
@@ -152,14 +166,13 @@ def test_backfill_before_the_first_snapshot_equals_one_in_order_run(short_settin
     assert tables(backfilled) == tables(in_order)
 
 
-def test_profiles_judged_by_an_earlier_compaction_are_judged_again_when_needed(settings):
+def test_profiles_judged_by_an_earlier_compaction_are_judged_again_when_needed(wider_settings):
     # Each compaction reads only the users whose old profiles can have become droppable since the
     # last one. Two such users whose old profiles are outside the days it just aged out:
     # user 7 follows from day 2 and has profiles on days 2 and 3 only; their follow is short
     # until day 6, when (day 2 and 3 already old) it becomes too long for mart.churners and the
     # day-2 profile is no longer needed. User 8 follows on days 1-2 (no known start), leaves,
     # and comes back on day 12, whose profile replaces the day-2 one as the latest.
-    wider = replace(settings, churn_window_days=4, raw_retention_days=2)
     days = [
         (
             n,
@@ -168,32 +181,20 @@ def test_profiles_judged_by_an_earlier_compaction_are_judged_again_when_needed(s
         )
         for n in range(1, 13)
     ]
-    con = run(wider, days)
-    assert con.execute("SELECT user_id, observed_on FROM raw.users ORDER BY ALL").fetchall() == [
-        (1, D[11]),
-        (1, D[12]),
-        (5, D[11]),
-        (5, D[12]),
-        (7, D[3]),
-        (8, D[12]),
-    ]
+    con = run(wider_settings, days)
+    assert kept_profiles(con) == [*WINDOW_OF_DAY_12, (7, D[3]), (8, D[12])]
 
 
-def test_a_follow_that_grows_long_after_a_gap_in_the_lists_drops_its_old_profiles(settings):
+def test_a_follow_that_grows_long_after_a_gap_in_the_lists_drops_its_old_profiles(
+    wider_settings,
+):
     # User 9 follows from day 2, with profiles on days 2 and 3 only. The lists of days 3 to 11
     # are incomplete, so until day 12 the follow may still turn out short and both profiles are
     # kept, though long outside the days each compaction ages out. Day 12's complete list makes
     # it too long for mart.churners: the day-2 profile goes, the day-3 one stays as the latest.
-    wider = replace(settings, churn_window_days=4, raw_retention_days=2)
     days = [
         (n, {5, 9} if n >= 2 else {5}, frozenset({9}) if n >= 4 else frozenset(), n < 3 or n == 12)
         for n in range(1, 13)
     ]
-    con = run(wider, days)
-    assert con.execute("SELECT user_id, observed_on FROM raw.users ORDER BY ALL").fetchall() == [
-        (1, D[11]),
-        (1, D[12]),
-        (5, D[11]),
-        (5, D[12]),
-        (9, D[3]),
-    ]
+    con = run(wider_settings, days)
+    assert kept_profiles(con) == [*WINDOW_OF_DAY_12, (9, D[3])]
