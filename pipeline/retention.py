@@ -12,11 +12,12 @@ followers list and a profile per user. So, per account, the raw tables keep ever
   reads. Other observations are dropped.
 
 `compact` applies this after each transform, when core.follow_edges agrees with every loaded
-date. It judges again only the old observations whose need can have changed since the last
-compaction (a full rebuild's cutoff makes that all of them), so its cost does not grow with the
-profiles that history keeps. A rerun or an out-of-order backfill can change follows long gone, so `restoring` first
-re-reads, from the landing Parquet, the profiles its changes make needed again. So the tables
-depend only on what was loaded, never on the order: the same as one in-order run.
+date. It judges again only the old observations of the users whose need can have changed since
+the last compaction (a full rebuild's cutoff, or a new churn window, makes that everyone), so it
+no longer checks every profile that history keeps each day. A rerun or an out-of-order backfill
+can change follows long gone, so `restoring` first re-reads, from the landing Parquet, the
+profiles its changes make needed again. So the tables depend only on what was loaded, never on
+the order: the same as one in-order run.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ _SHORT_FOLLOWS = """
 # compaction (`compaction_users`), not at every old row: those kept as a departed user's latest
 # profile or for a short follow pile up with history (1.76M rows of 903k users on day 91 at 10M
 # followers, 10-18k users more a day). Everything older than $near_from was judged by an earlier
-# compaction and stays needed unless its user is observed again, on a date after $changed_after
-# (as every date loaded since the last transform is).
+# compaction (or read back by `restoring` as a user's latest) and stays needed unless its user is
+# observed again, on a date after $changed_after (as every date loaded since the last transform
+# is).
 _COMPACT_USERS = (
     f"""
 DELETE FROM raw.users
@@ -109,7 +111,7 @@ def compact(
     """Drop the account's raw rows older than the retention window that nothing needs.
 
     `changed_after`: the transform's cutoff. Every date loaded since the last compaction is
-    later, and core.follow_edges changed only after it.
+    later, and the intervals of core.follow_edges that ended on or before it are final.
     """
     last_outside = horizon(con, account_id, settings)
     if last_outside is None:
@@ -137,6 +139,10 @@ def compact(
     }
     for statement in _COMPACT_USERS:
         con.execute(statement, bind(statement, parameters))
+    con.execute(
+        "INSERT OR REPLACE INTO meta.raw_compaction VALUES (?, ?, ?)",
+        [account_id, last_outside, settings.churn_window_days],
+    )
 
 
 def _near_from(
@@ -145,27 +151,31 @@ def _near_from(
     """A day on or before every old observation whose need can have changed since the last
     compaction, but for those of users observed after `changed_after`.
 
-    Every date up to `changed_after` was loaded by the last compaction, so the latest of them
-    (latest_loaded) is at most the latest date it saw, and the latest complete followers snapshot
-    among them (latest_followers) at most the one it saw. Since then:
-    - observations became old after its horizon, at least latest_loaded - raw_retention_days;
+    Since the last compaction (meta.raw_compaction):
+    - observations became old after its horizon;
     - a follow it kept as still possibly short can have become too long: it began at most
-      churn_window_days before that compaction's next snapshot, after latest_followers - window;
-    - follows changed only from `changed_after` on, and so did the profiles a load restored
-      (churn_window_days around a changed date): later still.
+      churn_window_days before that compaction's next snapshot, so after latest_followers -
+      churn_window_days (every date up to `changed_after` was loaded by then, with the status it
+      has now, so their latest complete followers snapshot is at most the one it saw);
+    - the follows that changed end after `changed_after` (those that ended on or before it are
+      final), and a changed short follow, with the profiles `restoring` read back for it, lies
+      within churn_window_days of its end: later still.
+    `restoring` can also read back a profile older than all of these, the latest of a user a
+    re-extracted date no longer shows, but that one is needed as the user's latest.
     """
-    latest_loaded, latest_followers = con.execute(
-        "SELECT max(snapshot_date), max(snapshot_date) FILTER "
-        "(WHERE kind = 'followers' AND status = 'complete') "
-        "FROM meta.snapshots WHERE account_id = ? AND snapshot_date <= ?",
-        [account_id, changed_after],
+    last = con.execute(
+        "SELECT horizon, churn_window_days FROM meta.raw_compaction WHERE account_id = ?",
+        [account_id],
     ).fetchone()
-    if latest_loaded is None or latest_followers is None:
+    latest_followers = con.execute(
+        "SELECT max(snapshot_date) FROM meta.snapshots WHERE account_id = ? "
+        "AND kind = 'followers' AND status = 'complete' AND snapshot_date <= ?",
+        [account_id, changed_after],
+    ).fetchone()[0]
+    if last is None or last[1] != settings.churn_window_days or latest_followers is None:
         return date.min
-    return min(
-        latest_loaded - timedelta(days=settings.raw_retention_days),
-        latest_followers - timedelta(days=settings.churn_window_days),
-    )
+    last_horizon, _ = last
+    return min(last_horizon, latest_followers - timedelta(days=settings.churn_window_days))
 
 
 @contextmanager

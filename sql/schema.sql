@@ -96,6 +96,13 @@ CREATE TABLE IF NOT EXISTS meta.pending_transform (
 );
 COMMENT ON TABLE meta.pending_transform IS 'Per account, the earliest date loaded since the last transform: the transform rebuilds from there.';
 
+CREATE TABLE IF NOT EXISTS meta.raw_compaction (
+    account_id BIGINT PRIMARY KEY,
+    horizon DATE NOT NULL,
+    churn_window_days INTEGER NOT NULL
+);
+COMMENT ON TABLE meta.raw_compaction IS 'Per account, the horizon (the last date outside the raw window) and the churn window of the last raw compaction. The next compaction judges again only the old profiles whose need can have changed since; without a row, or after a change of churn window, it judges them all.';
+
 CREATE TABLE IF NOT EXISTS meta.replaced_conversations (
     account_id BIGINT NOT NULL,
     conversation_id BIGINT NOT NULL,

@@ -13,7 +13,7 @@ from tests.helpers import land_lists
 
 ACCOUNT = Account(handle="tiny", persona="organic")
 ACCOUNT_ID = 1
-D = {n: date(2026, 3, n) for n in range(1, 13)}
+D = {n: date(2026, 3, n) for n in range(1, 14)}
 
 # Followers by day; the account follows user 1 throughout. With a churn window of 2 days:
 # user 2 follows on days 3-4 only (a short follow), user 3 leaves on day 7, user 4 arrives on
@@ -198,3 +198,17 @@ def test_a_follow_that_grows_long_after_a_gap_in_the_lists_drops_its_old_profile
     ]
     con = run(wider_settings, days)
     assert kept_profiles(con) == [*WINDOW_OF_DAY_12, (9, D[3])]
+
+
+def test_a_shorter_raw_window_judges_the_days_it_ages_out_at_once(settings):
+    # raw_retention_days lowered from 6 to 1 between two daily runs, without a rebuild. User 3
+    # follows from the first snapshot (never a churn episode) until day 7: once days 5 and 6
+    # are old, only the latest profile, day 6's, is needed.
+    before = replace(settings, churn_window_days=1, raw_retention_days=6)
+    con = run(before, [(n, {5} | ({3} if n <= 6 else set())) for n in range(1, 11)])
+    assert [day for user, day in kept_profiles(con) if user == 3] == [D[5], D[6]]
+    after = replace(before, raw_retention_days=1)
+    land_day(after, 11, {5})
+    load.load_day(con, ACCOUNT, D[11], after)
+    transform.transform_account(con, ACCOUNT_ID, after)
+    assert [day for user, day in kept_profiles(con) if user == 3] == [D[6]]
