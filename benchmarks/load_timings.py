@@ -6,8 +6,9 @@ DIR holds a warehouse whose last loaded date is the day before DATE, and DATE's 
 partitions (`python -m benchmarks.run_step extract --data-dir DIR --followers 1000000 --date
 DATE`). Each repeat loads DATE into a fresh copy of the warehouse, with DuckDB's automatic
 checkpoint turned off so that the commit and the checkpoint, which the daily load pays together,
-are timed apart. Prints the fastest repeat of each, and how raw.users ends up in row groups: one
-partial row group a day is what appending costs; more is what the next checkpoint rewrites.
+are timed apart. Prints the fastest repeat of each, and how the day's profiles (its partition of
+raw.users) end up in row groups: one partial row group is what a day's tail costs; more is what
+the next checkpoint rewrites.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import duckdb
 
 from benchmarks.bench import parse_size
 from benchmarks.run_step import config_for
-from pipeline import landing, load
+from pipeline import landing, load, partitions
 from pipeline.warehouse import connect
 
 SHOWN = 8
@@ -65,15 +66,16 @@ def main() -> None:
             con.execute("SET checkpoint_threshold = '1TB'")
             timed = TimedConnection(con)
             started = time.perf_counter()
-            load.load_day(timed, config.accounts[0], args.date, settings)
+            loaded = load.load_day(timed, config.accounts[0], args.date, settings)
             timed.seconds["the load, in all"] = time.perf_counter() - started
             started = time.perf_counter()
             con.execute("CHECKPOINT")
             timed.seconds["CHECKPOINT"] = time.perf_counter() - started
             for step, seconds in timed.seconds.items():
                 fastest[step] = min(fastest.get(step, seconds), seconds)
+            day_profiles = partitions.partition_name("raw.users", loaded.account_id, args.date)
             row_groups = con.execute(
-                "SELECT count FROM pragma_storage_info('raw.users') "
+                f"SELECT count FROM pragma_storage_info('{day_profiles}') "
                 "WHERE column_id = 0 AND segment_type <> 'VALIDITY' ORDER BY row_group_id"
             ).fetchall()
             con.close()
@@ -83,7 +85,7 @@ def main() -> None:
     for step in [*always, *reversed(statements[-SHOWN:])]:
         print(f"{fastest[step]:6.3f} s  {step}")
     partial = [count for (count,) in row_groups if count < landing.DUCKDB_ROW_GROUP_ROWS]
-    print(f"raw.users: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
+    print(f"{day_profiles}: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
 
 
 if __name__ == "__main__":

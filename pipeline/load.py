@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from pipeline import landing, retention
+from pipeline import landing, partitions, retention
 from pipeline.config import Account, Settings
 from pipeline.warehouse import bind, transaction
 
@@ -159,11 +159,16 @@ def load_day(
                 )
                 if kind in _CONVERSATION_IDS:
                     _record_dropped_conversations(con, kind, params, path if inserting else None)
-                con.execute(
-                    f"DELETE FROM {table} WHERE account_id = $account_id "
-                    f"AND {date_column} = $snapshot_date",
-                    params,
-                )
+                if table in partitions.DATE_COLUMNS:
+                    partitions.drop(con, table, account_id, snapshot_date)
+                    if inserting:
+                        table = partitions.create(con, table, account_id, snapshot_date)
+                else:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE account_id = $account_id "
+                        f"AND {date_column} = $snapshot_date",
+                        params,
+                    )
                 if inserting:
                     insert = f"INSERT INTO {table} {select}"
                     con.execute(insert, bind(insert, {**params, "path": path}))

@@ -12,12 +12,14 @@ followers list and a profile per user. So, per account, the raw tables keep ever
   reads. Other observations are dropped.
 
 `compact` applies this after each transform, when core.follow_edges agrees with every loaded
-date. It judges again only the old observations of the users whose need can have changed since
-the last compaction (a full rebuild's cutoff, or a new churn window, makes that everyone), so it
-no longer checks every profile that history keeps each day. A rerun or an out-of-order backfill
-can change follows long gone, so `restoring` first re-reads, from the landing Parquet, the
-profiles its changes make needed again. So the tables depend only on what was loaded, never on
-the order: the same as one in-order run.
+date. Each loaded date is a table of its own (pipeline/partitions.py), so a day that leaves the
+window is dropped whole, once its still-needed profiles are copied to the base table. It judges
+again only the old observations of the users whose need can have changed since the last
+compaction (a full rebuild's cutoff, or a new churn window, makes that everyone), so it no longer
+checks every profile that history keeps each day. A rerun or an out-of-order backfill can change
+follows long gone, so `restoring` first re-reads, from the landing Parquet, the profiles its
+changes make needed again. So the tables depend only on what was loaded, never on the order: the
+same as one in-order run.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from pipeline import landing
+from pipeline import landing, partitions
 from pipeline.config import Account, Settings
 from pipeline.warehouse import bind
 
@@ -42,8 +44,10 @@ _SHORT_FOLLOWS = """
       AND coalesce(valid_to, $next_snapshot) - valid_from <= $churn_window_days
 """
 
-# Two passes, so that no join is built over every old row more than once: first the bulk (users
-# seen again on the window's first day and in no short follow), then the few rows left.
+# Two passes, so that no join is built over every old row more than once. First the bulk: each
+# partition (one loaded date, pipeline/partitions.py) that left the window keeps, in the base
+# table, the profiles of users not seen again on the window's first day or in a short follow, and
+# is dropped. Then the few rows left in the base.
 #
 # The second pass looks only at the users whose old rows can have become droppable since the last
 # compaction (`compaction_users`), not at every old row: those kept as a departed user's latest
@@ -51,17 +55,17 @@ _SHORT_FOLLOWS = """
 # followers, 10-18k users more a day). Everything older than $near_from was judged by an earlier
 # compaction (or read back by `restoring` as a user's latest) and stays needed unless its user is
 # observed again, on a date after $changed_after (as every date loaded since the last transform
-# is).
-_COMPACT_USERS = (
-    f"""
-DELETE FROM raw.users
-WHERE account_id = $account_id
-  AND observed_on <= $horizon
-  AND user_id IN (
+# is). Old base rows of users seen on the window's first day need no bulk pass of their own: that
+# day is after $changed_after, or was when its partition was compacted.
+_KEEP_FROM_PARTITION = f"""
+INSERT INTO raw_days.users
+SELECT {{columns}} FROM {{partition}}
+WHERE user_id NOT IN (
       SELECT user_id FROM raw.users
       WHERE account_id = $account_id AND observed_on = $first_kept)
-  AND user_id NOT IN (SELECT user_id FROM ({_SHORT_FOLLOWS}))
-""",
+   OR user_id IN (SELECT user_id FROM ({_SHORT_FOLLOWS}))
+"""
+_COMPACT_USERS = (
     """
 CREATE OR REPLACE TEMP TABLE compaction_users AS
 SELECT user_id FROM raw.users
@@ -75,7 +79,7 @@ WHERE account_id = $account_id
       WHERE account_id = $account_id AND observed_on < $near_from)
 """,
     f"""
-DELETE FROM raw.users AS old
+DELETE FROM raw_days.users AS old
 USING (
     SELECT user_id, max(observed_on) AS latest
     FROM raw.users
@@ -116,10 +120,9 @@ def compact(
     last_outside = horizon(con, account_id, settings)
     if last_outside is None:
         return
-    for table in ("raw.follower_snapshot", "raw.following_snapshot"):
-        con.execute(
-            f"DELETE FROM {table} WHERE account_id = ? AND snapshot_date <= ?",
-            [account_id, last_outside],
+    for view in ("raw.follower_snapshot", "raw.following_snapshot"):
+        partitions.drop_partitions(
+            con, view, _partitions_outside(con, view, account_id, last_outside)
         )
     first_followers, latest_followers = _followers_snapshots(con, account_id)
     first_kept = con.execute(
@@ -137,12 +140,27 @@ def compact(
         "changed_after": changed_after,
         "near_from": _near_from(con, account_id, settings, changed_after),
     }
+    leaving = _partitions_outside(con, "raw.users", account_id, last_outside)
+    for partition in leaving:
+        keep = _KEEP_FROM_PARTITION.format(
+            columns=partitions.columns(con, "raw.users"), partition=partition
+        )
+        con.execute(keep, bind(keep, parameters))
+    partitions.drop_partitions(con, "raw.users", leaving)
     for statement in _COMPACT_USERS:
         con.execute(statement, bind(statement, parameters))
     con.execute(
         "INSERT OR REPLACE INTO meta.raw_compaction VALUES (?, ?, ?)",
         [account_id, last_outside, settings.churn_window_days],
     )
+
+
+def _partitions_outside(
+    con: duckdb.DuckDBPyConnection, view: str, account_id: int, last_outside: date
+) -> list[str]:
+    return [
+        name for _, day, name in partitions.partitions(con, view, account_id) if day <= last_outside
+    ]
 
 
 def _near_from(
@@ -256,7 +274,7 @@ def _insert_observations(
 
     path = landing.data_path(settings.landing_dir, "users", account.handle, observed_on)
     con.execute(
-        f"""INSERT INTO raw.users
+        f"""INSERT INTO raw_days.users
             SELECT * FROM ({users_select()}) AS landed
             WHERE landed.user_id IN (SELECT user_id FROM {users})
               AND landed.user_id NOT IN (

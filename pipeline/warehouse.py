@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline import partitions
 from pipeline.config import PROJECT_ROOT, Settings
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -47,7 +48,11 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
             "process: close that session (or open it read-only) and run again."
         ) from error
     if not read_only:
-        con.execute((SQL_DIR / "schema.sql").read_text())
+        # A warehouse from before pipeline/partitions.py has plain tables where the raw views go.
+        with transaction(con):
+            unpartitioned = partitions.rename_plain_tables(con)
+            con.execute((SQL_DIR / "schema.sql").read_text())
+            partitions.adopt(con, unpartitioned)
     return con
 
 

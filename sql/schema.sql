@@ -6,21 +6,31 @@ CREATE SCHEMA IF NOT EXISTS mart;
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE SCHEMA IF NOT EXISTS truth;
 
-CREATE TABLE IF NOT EXISTS raw.follower_snapshot (
+-- The lists and profiles: one table per (account, date) in schema raw_days, behind the views
+-- raw.follower_snapshot, raw.following_snapshot and raw.users (pipeline/partitions.py), so that a
+-- date leaving the raw window is dropped, not deleted. Each view reads its base table below (rows
+-- of no date's partition) and every partition, which has the base table's columns.
+CREATE SCHEMA IF NOT EXISTS raw_days;
+CREATE TABLE IF NOT EXISTS raw_days.follower_snapshot (
     account_id BIGINT NOT NULL,
     snapshot_date DATE NOT NULL,
     user_id BIGINT NOT NULL
 );
-COMMENT ON TABLE raw.follower_snapshot IS 'One row per account, snapshot date and follower, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the follower intervals alive on its date.';
+CREATE VIEW IF NOT EXISTS raw.follower_snapshot AS
+SELECT account_id, snapshot_date, user_id FROM raw_days.follower_snapshot;
+COMMENT ON VIEW raw.follower_snapshot IS 'One row per account, snapshot date and follower, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the follower intervals alive on its date.';
 
-CREATE TABLE IF NOT EXISTS raw.following_snapshot (
+CREATE TABLE IF NOT EXISTS raw_days.following_snapshot (
     account_id BIGINT NOT NULL,
     snapshot_date DATE NOT NULL,
     user_id BIGINT NOT NULL
 );
-COMMENT ON TABLE raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the following intervals alive on its date.';
+CREATE VIEW IF NOT EXISTS raw.following_snapshot AS
+SELECT account_id, snapshot_date, user_id FROM raw_days.following_snapshot;
+COMMENT ON VIEW raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the following intervals alive on its date.';
 
-CREATE TABLE IF NOT EXISTS raw.users (
+-- Its base holds the old profiles that compaction keeps (pipeline/retention.py).
+CREATE TABLE IF NOT EXISTS raw_days.users (
     account_id BIGINT NOT NULL,
     observed_on DATE NOT NULL,
     user_id BIGINT NOT NULL,
@@ -35,7 +45,11 @@ CREATE TABLE IF NOT EXISTS raw.users (
     verified BOOLEAN,
     status VARCHAR
 );
-COMMENT ON TABLE raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself), for the last raw_retention_days days. Of older days: each user''s latest profile, and the profiles seen during a follow of at most churn_window_days (mart.churners reads them). Timestamps are UTC.';
+CREATE VIEW IF NOT EXISTS raw.users AS
+SELECT account_id, observed_on, user_id, username, created_at, followers_count, following_count,
+       tweet_count, default_avatar, description, protected, verified, status
+FROM raw_days.users;
+COMMENT ON VIEW raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself), for the last raw_retention_days days. Of older days: each user''s latest profile, and the profiles seen during a follow of at most churn_window_days (mart.churners reads them). Timestamps are UTC.';
 
 CREATE TABLE IF NOT EXISTS raw.tweets (
     account_id BIGINT NOT NULL,

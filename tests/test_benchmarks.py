@@ -10,7 +10,7 @@ import pytest
 from benchmarks import api_cost, baseline, bench, load_timings
 from benchmarks.bench import compare
 from benchmarks.run_step import config_for, history
-from pipeline import extract, landing
+from pipeline import extract, landing, partitions
 
 
 def test_the_baseline_computes_the_marts_outputs(tmp_path):
@@ -155,9 +155,10 @@ def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(tmp_path, m
         assert con.execute("SELECT max(snapshot_date) FROM meta.snapshots").fetchone() == (
             date(2026, 1, 1),
         )
-        day_1 = con.execute("SELECT count(*) FROM raw.users").fetchone()[0]
+        account_id = con.execute("SELECT account_id FROM meta.accounts").fetchone()[0]
     day_2 = landing.read_manifest(
         config.settings.landing_dir, "users", config.accounts[0].handle, date(2026, 1, 2)
     ).row_count
-    # Two small days share one partial row group.
-    assert printed.splitlines()[-1] == f"raw.users: 1 row groups, 1 partial: [{day_1 + day_2}]"
+    # A small day is one partial row group of its own partition.
+    partition = partitions.partition_name("raw.users", account_id, date(2026, 1, 2))
+    assert printed.splitlines()[-1] == f"{partition}: 1 row groups, 1 partial: [{day_2}]"

@@ -6,7 +6,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from pipeline import landing, load, transform
+from pipeline import landing, load, partitions, transform
 from pipeline.config import Account
 from pipeline.warehouse import connect
 from tests.helpers import land_lists
@@ -212,3 +212,15 @@ def test_a_shorter_raw_window_judges_the_days_it_ages_out_at_once(settings):
     load.load_day(con, ACCOUNT, D[11], after)
     transform.transform_account(con, ACCOUNT_ID, after)
     assert [day for user, day in kept_profiles(con) if user == 3] == [D[6]]
+
+
+def test_days_that_leave_the_raw_window_leave_no_partition(short_settings):
+    con = run(short_settings, sorted(FOLLOWERS.items()))
+    for view in partitions.DATE_COLUMNS:
+        assert [day for _, day, _ in partitions.partitions(con, view)] == [D[8]]
+    # What compaction kept of older days is in the base table; the lists keep none.
+    assert con.execute(
+        "SELECT user_id, observed_on FROM raw_days.users ORDER BY ALL"
+    ).fetchall() == [(2, D[3]), (2, D[4]), (3, D[6]), (4, D[7])]
+    for base in ("raw_days.follower_snapshot", "raw_days.following_snapshot"):
+        assert con.execute(f"SELECT count(*) FROM {base}").fetchone() == (0,)

@@ -1,4 +1,5 @@
-"""Hand-built warehouses for the mart tests: rows go straight into the raw and meta tables.
+"""Hand-built warehouses for the mart tests: rows go straight into the raw and meta tables (the
+lists and profiles into their date's partition, pipeline/partitions.py).
 
 Each test states its followers and following lists day by day and writes the rows it expects by
 hand, so the marts are checked against the definitions, not against themselves.
@@ -10,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from pipeline import transform
+from pipeline import partitions, transform
 from pipeline.config import Settings
 
 # A Monday, so ISO cohort weeks start on day(0), day(7), ...
@@ -67,17 +68,19 @@ class Scenario:
         ):
             if members is None:
                 continue
+            partition = partitions.create(self.con, table, ACCOUNT_ID, day(n))
             for user_id in sorted(members):
                 self.con.execute(
-                    f"INSERT INTO {table} VALUES (?, ?, ?)", [ACCOUNT_ID, day(n), user_id]
+                    f"INSERT INTO {partition} VALUES (?, ?, ?)", [ACCOUNT_ID, day(n), user_id]
                 )
             status = "incomplete" if kind in incomplete else "complete"
             scan = "incremental" if kind in incremental else "full"
             self._snapshot(n, kind, len(members), status, at(n + 1), scan)
 
     def profile(self, n: int, user_id: int, following_count: int, followers_count: int) -> None:
+        partition = partitions.create(self.con, "raw.users", ACCOUNT_ID, day(n))
         self.con.execute(
-            "INSERT INTO raw.users (account_id, observed_on, user_id, following_count, "
+            f"INSERT INTO {partition} (account_id, observed_on, user_id, following_count, "
             "followers_count) VALUES (?, ?, ?, ?, ?)",
             [ACCOUNT_ID, day(n), user_id, following_count, followers_count],
         )
