@@ -1,8 +1,10 @@
 """Load: one (account, date) from the landing area into the raw tables, in one transaction.
 
-Loading is idempotent: every kind is deleted and re-inserted for its (account, date), so a rerun
-or an out-of-order backfill leaves the same rows. The transform later rebuilds core and marts
-from the earliest date loaded since it last ran (meta.pending_transform).
+Loading is idempotent: every kind is replaced for its (account, date) (the lists and profiles by
+dropping and recreating the date's partition, pipeline/partitions.py; the rest by delete and
+insert), so a rerun or an out-of-order backfill leaves the same rows. The transform later
+rebuilds core and marts from the earliest date loaded since it last ran
+(meta.pending_transform).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pipeline.warehouse import bind, transaction
 
 LIST_KINDS = ("followers", "following")
 
-# For each landing kind: the raw table, its date column, and the SELECT over the Parquet file.
+# For each landing kind: the raw table (or view over partitions), its date column, and the SELECT
+# over the Parquet file.
 _INSERTS = {
     "followers": (
         "raw.follower_snapshot",

@@ -1,11 +1,12 @@
 """The raw lists and profiles, stored as one table per (account, date) behind the raw.* views.
 
-raw.follower_snapshot, raw.following_snapshot and raw.users are views. Each reads its base table
-in schema raw_days (rows of no date's partition: for raw.users, the old profiles compaction
-keeps; the lists keep none) and every partition `raw_days.<table>_<account_id>_<yyyymmdd>`, which
-holds one loaded date as extracted. So a date leaving the raw window is a DROP TABLE: at 10M
-followers, a DELETE of its 11M list rows and 11M profiles cost DuckDB 1.3-1.5 s a day to write to
-its WAL and checkpoint, a DROP under 0.1 s.
+raw.follower_snapshot, raw.following_snapshot and raw.users are views. Each reads every partition
+`raw_days.<table>_<account_id>_<yyyymmdd>`, which holds one loaded date as extracted, and its base
+table in schema raw_days: for raw.users, the old profiles that compaction keeps of dropped
+partitions and those `retention.restoring` reads back from the landing area; the lists' bases
+stay empty. So a date leaving the raw window is a DROP TABLE: at 10M followers, a DELETE of its
+11M list rows and 11M profiles cost DuckDB 1.3-1.5 s a day to write to its WAL and checkpoint, a
+DROP under 0.1 s.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _PARTITION = re.compile(r"(?P<table>[a-z_]+)_(?P<account_id>\d+)_(?P<day>\d{8})"
 
 
 def base(view: str) -> str:
-    """The table of `view`'s rows that belong to no partition."""
+    """The table of `view`'s rows kept or restored outside the partitions."""
     return f"{SCHEMA}.{view.split('.')[1]}"
 
 
@@ -54,17 +55,19 @@ def partitions(
 
 
 def create(con: duckdb.DuckDBPyConnection, view: str, account_id: int, day: date) -> str:
-    """An empty partition of (account, date), with its base table's columns and constraints;
-    the view reads it at once."""
+    """An empty partition of (account, date), with its base table's columns and NOT NULLs; the
+    view reads it at once."""
     name = partition_name(view, account_id, day)
-    ddl = con.execute(
-        "SELECT sql FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?",
-        [SCHEMA, view.split(".")[1]],
-    ).fetchone()[0]
-    con.execute(
-        ddl.replace(f"CREATE TABLE {base(view)}(", f"CREATE TABLE IF NOT EXISTS {name}(", 1)
+    definitions = ", ".join(
+        f"{column} {data_type}" + ("" if nullable else " NOT NULL")
+        for column, data_type, nullable in con.execute(
+            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
+            "ORDER BY column_index",
+            [SCHEMA, view.split(".")[1]],
+        ).fetchall()
     )
+    con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({definitions})")
     _refresh(con, view)
     return name
 

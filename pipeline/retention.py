@@ -55,8 +55,9 @@ _SHORT_FOLLOWS = """
 # followers, 10-18k users more a day). Everything older than $near_from was judged by an earlier
 # compaction (or read back by `restoring` as a user's latest) and stays needed unless its user is
 # observed again, on a date after $changed_after (as every date loaded since the last transform
-# is). Old base rows of users seen on the window's first day need no bulk pass of their own: that
-# day is after $changed_after, or was when its partition was compacted.
+# is). So the bulk pass never reads the base: every row that enters it (kept from a partition
+# after the last horizon, or restored by `restoring` near a change, after $near_from) lies inside
+# the second pass's scope until a compaction has judged it against the days after it.
 _KEEP_FROM_PARTITION = f"""
 INSERT INTO raw_days.users
 SELECT {{columns}} FROM {{partition}}

@@ -48,11 +48,16 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
             "process: close that session (or open it read-only) and run again."
         ) from error
     if not read_only:
-        # A warehouse from before pipeline/partitions.py has plain tables where the raw views go.
-        with transaction(con):
-            unpartitioned = partitions.rename_plain_tables(con)
-            con.execute((SQL_DIR / "schema.sql").read_text())
-            partitions.adopt(con, unpartitioned)
+        try:
+            # A warehouse from before pipeline/partitions.py has plain tables where the raw views
+            # go: one transaction moves it, or leaves it as it was.
+            with transaction(con):
+                unpartitioned = partitions.rename_plain_tables(con)
+                con.execute((SQL_DIR / "schema.sql").read_text())
+                partitions.adopt(con, unpartitioned)
+        except BaseException:
+            con.close()  # so that a retry is not locked out by this connection
+            raise
     return con
 
 

@@ -8,8 +8,8 @@ CREATE SCHEMA IF NOT EXISTS truth;
 
 -- The lists and profiles: one table per (account, date) in schema raw_days, behind the views
 -- raw.follower_snapshot, raw.following_snapshot and raw.users (pipeline/partitions.py), so that a
--- date leaving the raw window is dropped, not deleted. Each view reads its base table below (rows
--- of no date's partition) and every partition, which has the base table's columns.
+-- date leaving the raw window is dropped, not deleted. Each view reads every partition, which has
+-- the columns of the base table below, and the base: rows kept or restored outside partitions.
 CREATE SCHEMA IF NOT EXISTS raw_days;
 CREATE TABLE IF NOT EXISTS raw_days.follower_snapshot (
     account_id BIGINT NOT NULL,
@@ -29,7 +29,8 @@ CREATE VIEW IF NOT EXISTS raw.following_snapshot AS
 SELECT account_id, snapshot_date, user_id FROM raw_days.following_snapshot;
 COMMENT ON VIEW raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the following intervals alive on its date.';
 
--- Its base holds the old profiles that compaction keeps (pipeline/retention.py).
+-- Its base holds the old profiles that compaction keeps and those a rerun or backfill restores
+-- (pipeline/retention.py).
 CREATE TABLE IF NOT EXISTS raw_days.users (
     account_id BIGINT NOT NULL,
     observed_on DATE NOT NULL,

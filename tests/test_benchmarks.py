@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from benchmarks import api_cost, baseline, bench, load_timings
+from benchmarks import api_cost, baseline, bench, history_growth, load_timings
 from benchmarks.bench import compare
 from benchmarks.run_step import config_for, history
 from pipeline import extract, landing, partitions
@@ -162,3 +162,17 @@ def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(tmp_path, m
     # A small day is one partial row group of its own partition.
     partition = partitions.partition_name("raw.users", account_id, date(2026, 1, 2))
     assert printed.splitlines()[-1] == f"{partition}: 1 row groups, 1 partial: [{day_2}]"
+
+
+def test_history_growth_moves_an_old_layout_warehouse_once_before_copying_it(tmp_path):
+    from tests.test_partitions import to_plain_tables
+
+    config = config_for(tmp_path, 300)
+    history(config, date(2026, 1, 1), date(2026, 1, 2))
+    with duckdb.connect(str(config.settings.db_path)) as con:
+        to_plain_tables(con)
+    assert history_growth.last_loaded_day(tmp_path, 300) == date(2026, 1, 2)
+    with duckdb.connect(str(config.settings.db_path), read_only=True) as con:
+        assert con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw' ORDER BY ALL"
+        ).fetchall() == [("follower_snapshot",), ("following_snapshot",), ("users",)]

@@ -1,6 +1,11 @@
 """The raw lists and profiles as one table per (account, date): a warehouse from before them."""
 
+import subprocess
+import sys
 from dataclasses import replace
+
+import duckdb
+import pytest
 
 from pipeline import load, partitions, transform
 from pipeline.warehouse import connect
@@ -71,3 +76,56 @@ def test_profiles_of_dates_loaded_since_the_last_compaction_are_judged_after_the
         replace(short, db_path=tmp_path / "new.duckdb"), [*sorted(FOLLOWERS.items())[:7], reextract]
     )
     assert tables(migrated) == tables(built_after)
+
+
+def test_a_partition_has_its_base_tables_columns_and_refuses_what_the_base_refuses(settings):
+    con = connect(settings)
+    name = partitions.create(con, "raw.users", ACCOUNT_ID, D[1])
+    assert partitions.columns(con, "raw.users") == (
+        "account_id, observed_on, user_id, username, created_at, followers_count, "
+        "following_count, tweet_count, default_avatar, description, protected, verified, status"
+    )
+    assert (
+        con.execute(f"DESCRIBE {name}").fetchall()
+        == con.execute("DESCRIBE raw_days.users").fetchall()
+    )
+    with pytest.raises(duckdb.ConstraintException, match="user_id"):
+        con.execute(f"INSERT INTO {name} (account_id, observed_on) VALUES (1, DATE '2026-03-01')")
+
+
+def test_a_move_that_fails_leaves_the_warehouse_as_it_was_and_unlocked(
+    settings, tmp_path, monkeypatch
+):
+    short = replace(settings, churn_window_days=2, raw_retention_days=1)
+    old = run(short, sorted(FOLLOWERS.items())[:3])
+    plain_rows = tables(old)
+    to_plain_tables(old)
+    old.close()
+
+    def fail(con, views):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(partitions, "adopt", fail)
+    with pytest.raises(RuntimeError, match="disk full") as failure:
+        connect(short)
+    # Another process can take the write lock at once, while the caller still holds the error
+    # (and with it the failed call's frame): the connection was closed, not left to the collector.
+    opened = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(short.db_path)!r}).close()"],
+        capture_output=True,
+        text=True,
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert failure.value.args == ("disk full",)
+    monkeypatch.undo()
+    with duckdb.connect(str(short.db_path), read_only=True) as unmoved:
+        assert unmoved.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY ALL"
+        ).fetchall() == [
+            ("follower_snapshot",),
+            ("following_snapshot",),
+            ("replies",),
+            ("tweets",),
+            ("users",),
+        ]
+    assert tables(connect(short)) == plain_rows
