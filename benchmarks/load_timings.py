@@ -1,6 +1,7 @@
 """Where a daily load spends its time: its costliest statements, the commit and the checkpoint.
 
     python -m benchmarks.load_timings --followers 1m --data-dir DIR --date YYYY-MM-DD [--repeat 3]
+        [--transform]
 
 DIR holds a warehouse whose last loaded date is the day before DATE, and DATE's landing
 partitions (`python -m benchmarks.run_step extract --data-dir DIR --followers 1000000 --date
@@ -9,6 +10,10 @@ checkpoint turned off so that the commit and the checkpoint, which the daily loa
 are timed apart. Prints the fastest repeat of each, and how the day's profiles (its partition of
 raw.users) end up in row groups: one partial row group is what a day's tail costs; more is what
 the next checkpoint rewrites.
+
+`--transform` then times the day's transform the same way, after the load's checkpoint: its
+costliest statements (models, compaction), its commit, and the checkpoint of what it wrote, which
+a daily run pays when its process closes the warehouse.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import duckdb
 
 from benchmarks.bench import parse_size
 from benchmarks.run_step import config_for
-from pipeline import landing, load, partitions
+from pipeline import landing, load, partitions, transform
 from pipeline.warehouse import connect
 
 SHOWN = 8
@@ -55,9 +60,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--date", type=date.fromisoformat, required=True)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--transform", action="store_true", help="time the transform too")
     args = parser.parse_args()
     config = config_for(args.data_dir, args.followers)
     fastest: dict[str, float] = {}
+    fastest_transform: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(config.settings, db_path=Path(tmp) / "warehouse.duckdb")
         for _ in range(args.repeat):
@@ -78,14 +85,31 @@ def main() -> None:
                 f"SELECT count FROM pragma_storage_info('{day_profiles}') "
                 "WHERE column_id = 0 AND segment_type <> 'VALIDITY' ORDER BY row_group_id"
             ).fetchall()
+            if args.transform:
+                timed = TimedConnection(con)
+                started = time.perf_counter()
+                transform.transform_account(timed, loaded.account_id, settings)
+                timed.seconds["the transform, in all"] = time.perf_counter() - started
+                started = time.perf_counter()
+                con.execute("CHECKPOINT")
+                timed.seconds["CHECKPOINT"] = time.perf_counter() - started
+                for step, seconds in timed.seconds.items():
+                    fastest_transform[step] = min(fastest_transform.get(step, seconds), seconds)
             con.close()
     print(f"load of {args.date}, fastest of {args.repeat}")
-    always = ("the load, in all", "COMMIT", "CHECKPOINT")
+    _print_costliest(fastest, "the load, in all")
+    if args.transform:
+        print(f"transform of {args.date}, fastest of {args.repeat}")
+        _print_costliest(fastest_transform, "the transform, in all")
+    partial = [count for (count,) in row_groups if count < landing.DUCKDB_ROW_GROUP_ROWS]
+    print(f"{day_profiles}: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
+
+
+def _print_costliest(fastest: dict[str, float], whole: str) -> None:
+    always = (whole, "COMMIT", "CHECKPOINT")
     statements = sorted((step for step in fastest if step not in always), key=fastest.get)
     for step in [*always, *reversed(statements[-SHOWN:])]:
         print(f"{fastest[step]:6.3f} s  {step}")
-    partial = [count for (count,) in row_groups if count < landing.DUCKDB_ROW_GROUP_ROWS]
-    print(f"{day_profiles}: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
 
 
 if __name__ == "__main__":

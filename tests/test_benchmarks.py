@@ -127,7 +127,10 @@ def test_a_run_against_day_3_names_its_days(tmp_path, monkeypatch):
     ] == ("26.00 / 20.00 s = 1.300x (abc1234)", "**missed**")
 
 
-def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("transform", [False, True])
+def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(
+    tmp_path, monkeypatch, capsys, transform
+):
     followers = 300
     config = config_for(tmp_path, followers)
     history(config, date(2026, 1, 1), date(2026, 1, 1))
@@ -145,11 +148,22 @@ def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(tmp_path, m
             "2026-01-02",
             "--repeat",
             "1",
+            *(["--transform"] if transform else []),
         ],
     )
     load_timings.main()
     printed = capsys.readouterr().out
-    assert "COMMIT" in printed and "CHECKPOINT" in printed
+    sections = [line for line in printed.splitlines() if "fastest of 1" in line]
+    assert sections == ["load of 2026-01-02, fastest of 1"] + (
+        ["transform of 2026-01-02, fastest of 1"] if transform else []
+    )
+    for whole in ("the load, in all", *(["the transform, in all"] if transform else [])):
+        section = printed.split(whole)[1].split("fastest of")[0]
+        assert "COMMIT" in section and "CHECKPOINT" in section
+    if transform:
+        # The transform's own statements, in its own section.
+        transform_section = printed.split("transform of 2026-01-02")[1]
+        assert "CREATE OR REPLACE TEMP TABLE model_rows" in transform_section
     with duckdb.connect(str(config.settings.db_path), read_only=True) as con:
         # The copy was loaded, not the warehouse.
         assert con.execute("SELECT max(snapshot_date) FROM meta.snapshots").fetchone() == (
