@@ -71,30 +71,26 @@ def main() -> None:
             shutil.copy(config.settings.db_path, settings.db_path)
             con = connect(settings)
             con.execute("SET checkpoint_threshold = '1TB'")
-            timed = TimedConnection(con)
-            started = time.perf_counter()
-            loaded = load.load_day(timed, config.accounts[0], args.date, settings)
-            timed.seconds["the load, in all"] = time.perf_counter() - started
-            started = time.perf_counter()
-            con.execute("CHECKPOINT")
-            timed.seconds["CHECKPOINT"] = time.perf_counter() - started
-            for step, seconds in timed.seconds.items():
-                fastest[step] = min(fastest.get(step, seconds), seconds)
+            loaded = _timed(
+                con,
+                fastest,
+                "the load, in all",
+                lambda timed: load.load_day(timed, config.accounts[0], args.date, settings),
+            )
             day_profiles = partitions.partition_name("raw.users", loaded.account_id, args.date)
             row_groups = con.execute(
                 f"SELECT count FROM pragma_storage_info('{day_profiles}') "
                 "WHERE column_id = 0 AND segment_type <> 'VALIDITY' ORDER BY row_group_id"
             ).fetchall()
             if args.transform:
-                timed = TimedConnection(con)
-                started = time.perf_counter()
-                transform.transform_account(timed, loaded.account_id, settings)
-                timed.seconds["the transform, in all"] = time.perf_counter() - started
-                started = time.perf_counter()
-                con.execute("CHECKPOINT")
-                timed.seconds["CHECKPOINT"] = time.perf_counter() - started
-                for step, seconds in timed.seconds.items():
-                    fastest_transform[step] = min(fastest_transform.get(step, seconds), seconds)
+                _timed(
+                    con,
+                    fastest_transform,
+                    "the transform, in all",
+                    lambda timed, account_id=loaded.account_id: transform.transform_account(
+                        timed, account_id, settings
+                    ),
+                )
             con.close()
     print(f"load of {args.date}, fastest of {args.repeat}")
     _print_costliest(fastest, "the load, in all")
@@ -103,6 +99,20 @@ def main() -> None:
         _print_costliest(fastest_transform, "the transform, in all")
     partial = [count for (count,) in row_groups if count < landing.DUCKDB_ROW_GROUP_ROWS]
     print(f"{day_profiles}: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
+
+
+def _timed(con: duckdb.DuckDBPyConnection, fastest: dict[str, float], whole: str, step):
+    """Run `step` on a TimedConnection, then a CHECKPOINT; keep each statement's fastest seconds."""
+    timed = TimedConnection(con)
+    started = time.perf_counter()
+    result = step(timed)
+    timed.seconds[whole] = time.perf_counter() - started
+    started = time.perf_counter()
+    con.execute("CHECKPOINT")
+    timed.seconds["CHECKPOINT"] = time.perf_counter() - started
+    for statement, seconds in timed.seconds.items():
+        fastest[statement] = min(fastest.get(statement, seconds), seconds)
+    return result
 
 
 def _print_costliest(fastest: dict[str, float], whole: str) -> None:
