@@ -27,9 +27,13 @@ DATE_COLUMNS = {
 _PARTITION = re.compile(r"(?P<table>[a-z_]+)_(?P<account_id>\d+)_(?P<day>\d{8})")
 
 
+def _table_name(view: str) -> str:
+    return view.split(".")[1]
+
+
 def base(view: str) -> str:
     """The table of `view`'s rows kept or restored outside the partitions."""
-    return f"{SCHEMA}.{view.split('.')[1]}"
+    return f"{SCHEMA}.{_table_name(view)}"
 
 
 def partition_name(view: str, account_id: int, day: date) -> str:
@@ -37,9 +41,12 @@ def partition_name(view: str, account_id: int, day: date) -> str:
 
 
 def partitions(
-    con: duckdb.DuckDBPyConnection, view: str, account_id: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    account_id: int | None = None,
+    through: date = date.max,
 ) -> list[tuple[int, date, str]]:
-    """(account id, date, table) of `view`'s partitions, by date."""
+    """(account id, date, table) of `view`'s partitions up to `through`, by date."""
     found = []
     for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
@@ -47,10 +54,10 @@ def partitions(
         [SCHEMA],
     ).fetchall():
         match = _PARTITION.fullmatch(name)
-        if match and match["table"] == view.split(".")[1]:
+        if match and match["table"] == _table_name(view):
             owner = int(match["account_id"])
-            if account_id is None or owner == account_id:
-                day = datetime.strptime(match["day"], "%Y%m%d").date()
+            day = datetime.strptime(match["day"], "%Y%m%d").date()
+            if (account_id is None or owner == account_id) and day <= through:
                 found.append((owner, day, f"{SCHEMA}.{name}"))
     return sorted(found, key=lambda found_partition: (found_partition[1], found_partition[0]))
 
@@ -61,12 +68,7 @@ def create(con: duckdb.DuckDBPyConnection, view: str, account_id: int, day: date
     name = partition_name(view, account_id, day)
     definitions = ", ".join(
         f"{column} {data_type}" + ("" if nullable else " NOT NULL")
-        for column, data_type, nullable in con.execute(
-            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
-            "ORDER BY column_index",
-            [SCHEMA, view.split(".")[1]],
-        ).fetchall()
+        for column, data_type, nullable in _base_columns(con, view)
     )
     con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({definitions})")
     _refresh(con, view)
@@ -91,14 +93,17 @@ def drop_partitions(con: duckdb.DuckDBPyConnection, view: str, names: list[str])
 
 
 def columns(con: duckdb.DuckDBPyConnection, view: str) -> str:
-    return ", ".join(
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ? ORDER BY column_index",
-            [SCHEMA, view.split(".")[1]],
-        ).fetchall()
-    )
+    return ", ".join(name for name, _, _ in _base_columns(con, view))
+
+
+def _base_columns(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[str, str, bool]]:
+    """(name, type, nullable) of the base table's columns, which every partition has."""
+    return con.execute(
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
+        "ORDER BY column_index",
+        [SCHEMA, _table_name(view)],
+    ).fetchall()
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, view: str) -> None:
@@ -132,7 +137,7 @@ def rename_plain_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         ).fetchone()[0]
     ]
     for view in plain:
-        con.execute(f"ALTER TABLE {view} RENAME TO {view.split('.')[1]}_unpartitioned")
+        con.execute(f"ALTER TABLE {view} RENAME TO {_table_name(view)}_unpartitioned")
     return plain
 
 

@@ -33,6 +33,9 @@ from pipeline import landing, partitions
 from pipeline.config import Account, Settings
 from pipeline.warehouse import bind
 
+# Where the old profiles that compaction keeps, and those `restoring` reads back, are stored.
+_KEPT_PROFILES = partitions.base("raw.users")
+
 # Follows that mart.churners may read profiles of: short ones (at most churn_window_days), and
 # open ones that could still end short at the next snapshot. A follow already in the first
 # snapshot has no known start, so it is never a churn episode.
@@ -64,7 +67,7 @@ _SHORT_FOLLOWS = """
 # them, 0.80-0.84 s at 10M followers against 0.64-0.70 s (the SELECT alone, on the 90-day
 # warehouse after day 91's load, fastest of 3 alternated; a one-off script).
 _KEEP_FROM_PARTITION = f"""
-INSERT INTO raw_days.users
+INSERT INTO {_KEPT_PROFILES}
 SELECT {{columns}} FROM {{partition}}
 WHERE user_id IN (
     (SELECT user_id FROM {{partition}}
@@ -87,7 +90,7 @@ WHERE account_id = $account_id
       WHERE account_id = $account_id AND observed_on < $near_from)
 """,
     f"""
-DELETE FROM raw_days.users AS old
+DELETE FROM {_KEPT_PROFILES} AS old
 USING (
     SELECT user_id, max(observed_on) AS latest
     FROM raw.users
@@ -149,10 +152,9 @@ def compact(
         "near_from": _near_from(con, account_id, settings, changed_after),
     }
     leaving = _partitions_outside(con, "raw.users", account_id, last_outside)
+    profile_columns = partitions.columns(con, "raw.users")
     for partition in leaving:
-        keep = _KEEP_FROM_PARTITION.format(
-            columns=partitions.columns(con, "raw.users"), partition=partition
-        )
+        keep = _KEEP_FROM_PARTITION.format(columns=profile_columns, partition=partition)
         con.execute(keep, bind(keep, parameters))
     partitions.drop_partitions(con, "raw.users", leaving)
     for statement in _COMPACT_USERS:
@@ -166,9 +168,7 @@ def compact(
 def _partitions_outside(
     con: duckdb.DuckDBPyConnection, view: str, account_id: int, last_outside: date
 ) -> list[str]:
-    return [
-        name for _, day, name in partitions.partitions(con, view, account_id) if day <= last_outside
-    ]
+    return [name for _, _, name in partitions.partitions(con, view, account_id, last_outside)]
 
 
 def _near_from(
@@ -282,7 +282,7 @@ def _insert_observations(
 
     path = landing.data_path(settings.landing_dir, "users", account.handle, observed_on)
     con.execute(
-        f"""INSERT INTO raw_days.users
+        f"""INSERT INTO {_KEPT_PROFILES}
             SELECT * FROM ({users_select()}) AS landed
             WHERE landed.user_id IN (SELECT user_id FROM {users})
               AND landed.user_id NOT IN (
