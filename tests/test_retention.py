@@ -38,11 +38,13 @@ def land_day(
     followers: set[int],
     unprofiled: frozenset = frozenset(),
     completed: bool = True,
+    profiled_too: frozenset = frozenset(),
 ) -> None:
     """Day n's lists and the profiles that came with them: everyone's but `unprofiled`'s (an
-    incremental X read returns only the newest pages' profiles). Counts change every day."""
+    incremental X read returns only the newest pages' profiles), and those of `profiled_too`, who
+    are in neither list. Counts change every day."""
     land_lists(settings, ACCOUNT, ACCOUNT_ID, D[n], sorted(followers), [1], completed)
-    users = sorted((followers | {1}) - unprofiled)
+    users = sorted((followers | {1} | profiled_too) - unprofiled)
     profiles = pa.table(
         {
             "user_id": [str(u) for u in users],
@@ -212,6 +214,28 @@ def test_a_shorter_raw_window_judges_the_days_it_ages_out_at_once(settings):
     load.load_day(con, ACCOUNT, D[11], after)
     transform.transform_account(con, ACCOUNT_ID, after)
     assert [day for user, day in kept_profiles(con) if user == 3] == [D[6]]
+
+
+def test_who_left_is_found_among_the_moved_follows_and_checked_against_everyone(short_settings):
+    # A day leaving the window keeps the profiles of those the next day does not show. They are
+    # looked for among the users whose follows started or ended in between (user 3 leaves on
+    # day 7); a profile that came with neither list (user 9's, on day 5 only) is not among them,
+    # and only the check of everyone else's ids on both days finds it.
+    days = [
+        (n, FOLLOWERS[n], frozenset(), True, frozenset({9}) if n == 5 else frozenset())
+        for n in range(1, 9)
+    ]
+    con = run(short_settings, days)
+    assert kept_profiles(con) == [
+        (1, D[8]),
+        (2, D[3]),
+        (2, D[4]),
+        (3, D[6]),
+        (4, D[7]),
+        (4, D[8]),
+        (5, D[8]),
+        (9, D[5]),
+    ]
 
 
 def test_days_that_leave_the_raw_window_leave_no_partition(short_settings):
