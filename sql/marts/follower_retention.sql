@@ -62,26 +62,47 @@ recent_intervals AS (
 ),
 
 -- Of the followers with a recent interval, those who had one before. (Found from the old
--- intervals' side, so that the join's hash table holds the few recent ones, not 10M.)
+-- intervals' side, so that the join's hash table holds the few recent ones, not 10M. An old
+-- interval still open would overlap the recent one: only closed ones, 0.6M of 10M on day 91 at
+-- 10M followers, are looked up.)
 returning_followers AS (
     SELECT DISTINCT earlier.user_id
     FROM follower_intervals AS earlier
     SEMI JOIN recent_intervals ON recent_intervals.user_id = earlier.user_id
     WHERE earlier.valid_from <= (SELECT appeared_after FROM appearance_bound)
+      AND earlier.valid_to IS NOT NULL
 ),
 
--- Followers whose first interval starts after appeared_after. (The first interval of every
--- follower cost seconds at 10M followers; these are the new followers of about 100 days.)
-first_appearances AS (
-    SELECT recent_intervals.user_id, min(recent_intervals.valid_from) AS first_seen_on
+-- Only a follower with a closed recent interval can have more than one.
+closing_followers AS (
+    SELECT DISTINCT user_id FROM recent_intervals WHERE valid_to IS NOT NULL
+),
+
+-- The intervals of followers whose first one starts after appeared_after (the new followers of
+-- about 100 days), each with that first appearance. A follower whose one recent interval is still
+-- open first appeared on its start; only the few with a closed one are grouped (1.6M of 1.8M
+-- intervals on day 91 at 10M followers need no grouping and no join back to their member).
+member_intervals_all AS (
+    SELECT recent_intervals.user_id, recent_intervals.valid_from, recent_intervals.valid_to,
+        recent_intervals.valid_from AS first_seen_on
     FROM recent_intervals
+    ANTI JOIN closing_followers ON closing_followers.user_id = recent_intervals.user_id
     ANTI JOIN returning_followers ON returning_followers.user_id = recent_intervals.user_id
-    GROUP BY recent_intervals.user_id
+    UNION ALL
+    SELECT user_id, valid_from, valid_to,
+        min(valid_from) OVER (PARTITION BY user_id) AS first_seen_on
+    FROM (
+        SELECT recent_intervals.user_id, recent_intervals.valid_from, recent_intervals.valid_to
+        FROM recent_intervals
+        SEMI JOIN closing_followers ON closing_followers.user_id = recent_intervals.user_id
+        ANTI JOIN returning_followers ON returning_followers.user_id = recent_intervals.user_id
+    ) AS closing_intervals
 ),
 
-open_cohort_members AS (
-    SELECT user_id, first_seen_on, CAST(date_trunc('week', first_seen_on) AS DATE) AS cohort_week
-    FROM first_appearances
+open_cohort_intervals AS (
+    SELECT valid_from, valid_to, first_seen_on,
+        CAST(date_trunc('week', first_seen_on) AS DATE) AS cohort_week
+    FROM member_intervals_all
     WHERE CAST(date_trunc('week', first_seen_on) AS DATE) + 96
         > (SELECT settled_through FROM settled)
 ),
@@ -90,7 +111,7 @@ open_cohort_members AS (
 -- horizon, however many members.
 due_days AS (
     SELECT DISTINCT first_seen_on + unnest([7, 30, 90]) AS due_on
-    FROM open_cohort_members
+    FROM open_cohort_intervals
 ),
 
 -- The first complete snapshot on or after each due day. A day after the last snapshot has no
@@ -102,39 +123,26 @@ reading_days AS (
         ON follower_snapshots.snapshot_date >= due_days.due_on
 ),
 
--- One row a member, with its three reading days (NULL while not yet due). Looking them up by
--- due day keeps the joins' hash tables at a few hundred rows.
-member_readings AS (
-    SELECT
-        open_cohort_members.user_id,
-        open_cohort_members.first_seen_on,
-        open_cohort_members.cohort_week,
-        reading_7d.read_on AS read_7d_on,
-        reading_30d.read_on AS read_30d_on,
-        reading_90d.read_on AS read_90d_on
-    FROM open_cohort_members
-    LEFT JOIN reading_days AS reading_7d
-        ON reading_7d.due_on = open_cohort_members.first_seen_on + 7
-    LEFT JOIN reading_days AS reading_30d
-        ON reading_30d.due_on = open_cohort_members.first_seen_on + 30
-    LEFT JOIN reading_days AS reading_90d
-        ON reading_90d.due_on = open_cohort_members.first_seen_on + 90
-),
-
--- Each member with each of its intervals, all recent (the first started after appeared_after).
--- Intervals never overlap, so at most one holds a reading day, and exactly one starts on the
--- member's first appearance: that row counts the member.
+-- Each member's intervals with the member's three reading days (NULL while not yet due), looked
+-- up by due day so that the joins' hash tables hold a few hundred rows. Intervals never overlap,
+-- so at most one holds a reading day, and exactly one starts on the member's first appearance:
+-- that row counts the member.
 member_intervals AS (
     SELECT
-        member_readings.cohort_week,
-        member_readings.read_7d_on,
-        member_readings.read_30d_on,
-        member_readings.read_90d_on,
-        recent_intervals.valid_from = member_readings.first_seen_on AS counts_member,
-        recent_intervals.valid_from,
-        coalesce(recent_intervals.valid_to, DATE '9999-12-31') AS followed_until
-    FROM recent_intervals
-    INNER JOIN member_readings ON member_readings.user_id = recent_intervals.user_id
+        open_cohort_intervals.cohort_week,
+        reading_7d.read_on AS read_7d_on,
+        reading_30d.read_on AS read_30d_on,
+        reading_90d.read_on AS read_90d_on,
+        open_cohort_intervals.valid_from = open_cohort_intervals.first_seen_on AS counts_member,
+        open_cohort_intervals.valid_from,
+        coalesce(open_cohort_intervals.valid_to, DATE '9999-12-31') AS followed_until
+    FROM open_cohort_intervals
+    LEFT JOIN reading_days AS reading_7d
+        ON reading_7d.due_on = open_cohort_intervals.first_seen_on + 7
+    LEFT JOIN reading_days AS reading_30d
+        ON reading_30d.due_on = open_cohort_intervals.first_seen_on + 30
+    LEFT JOIN reading_days AS reading_90d
+        ON reading_90d.due_on = open_cohort_intervals.first_seen_on + 90
 ),
 
 cohort_readings AS (

@@ -5,18 +5,21 @@ from tests.sql.scenario import day
 
 # Snapshots on a few days only; every other day is a gap, which defers a reading.
 #  100: in the first snapshot: unknown first appearance, no cohort.
+#  101, 102: in the first snapshot too, and back after leaving: still no cohort. 101 leaves
+#  by day 3, is back on day 8, leaves again by day 31 and is back on day 33; 102 leaves by day 1
+#  and is back on day 3 for good.
 #  201, 202 (day 1) and 203 (day 3) form the first week's cohort, 204 (day 8) the second's.
 #  203 leaves by day 10 and follows again by day 31: it counts wherever a reading finds it.
 #  206 (day 1, first week) leaves by day 3 and is back on day 8, its 7-day reading's day.
 FOLLOWERS = {
-    0: {100},
-    1: {100, 201, 202, 206},
-    3: {100, 201, 202, 203},
-    8: {100, 201, 203, 204, 206},
-    10: {100, 201, 204, 206},
-    31: {100, 201, 203, 204, 206},
-    33: {100, 201, 203, 204, 206},
-    95: {100, 204},
+    0: {100, 101, 102},
+    1: {100, 101, 201, 202, 206},
+    3: {100, 102, 201, 202, 203},
+    8: {100, 101, 102, 201, 203, 204, 206},
+    10: {100, 101, 102, 201, 204, 206},
+    31: {100, 102, 201, 203, 204, 206},
+    33: {100, 101, 102, 201, 203, 204, 206},
+    95: {100, 101, 102, 204},
 }
 
 
