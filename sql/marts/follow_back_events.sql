@@ -45,7 +45,8 @@
 -- before $cutoff (the first replace_where subquery), yet on or before the latest date ever loaded
 -- (the second). A window ending later was open at every transform and still is. So a daily run
 -- rewrites the relationships whose window ends that day, not the whole 30-day window. The SELECT
--- builds only those relationships (relationship_starts), not every one since the first snapshot.
+-- builds only those relationships (candidate_starts), not every one since the first snapshot,
+-- and reads the other intervals of their users only.
 WITH list_snapshots AS (
     SELECT direction, snapshot_date
     FROM staging.stg_list_snapshots
@@ -79,37 +80,55 @@ list_bounds AS (
     FROM list_snapshots
 ),
 
-intervals AS (
+changed_users AS (
+    SELECT user_id
+    FROM core.follow_edges
+    WHERE account_id = $account_id AND (valid_from > $cutoff OR valid_to > $cutoff)
+),
+
+-- The edges that may start a relationship this run rewrites (see replace_where): a relationship
+-- initiated or reciprocated after $cutoff starts an interval after it, so its user is a changed
+-- user.
+candidate_starts AS (
+    SELECT edges.user_id, edges.direction, edges.valid_from, edges.valid_to
+    FROM core.follow_edges AS edges
+    CROSS JOIN list_bounds
+    WHERE edges.account_id = $account_id
+      AND edges.valid_from > list_bounds.both_lists_known_from
+      AND (
+          edges.user_id IN (SELECT user_id FROM changed_users)
+          OR (edges.valid_from + $followback_window_days > list_bounds.windows_final_through
+              AND edges.valid_from + $followback_window_days
+                  <= list_bounds.latest_loaded_date)
+      )
+),
+
+-- Every interval of those users, in both directions: the reverse edges are among them. (Every
+-- account's interval, held and probed by the joins below, took 0.28-0.34 s on day 91 at 10M
+-- followers, for 12M intervals; those of these users, 0.07-0.09 s.)
+candidate_user_intervals AS (
     SELECT user_id, direction, valid_from, valid_to
     FROM core.follow_edges
     WHERE account_id = $account_id
+      AND user_id IN (SELECT user_id FROM candidate_starts)
 ),
 
-changed_users AS (
-    SELECT user_id FROM intervals WHERE valid_from > $cutoff OR valid_to > $cutoff
-),
-
--- Only the relationships this run rewrites (see replace_where): a relationship initiated or
--- reciprocated after $cutoff starts an interval after it, so its user is a changed user.
+-- An edge that appears while the reverse edge holds is the follow-back, not a relationship.
 relationship_starts AS (
-    SELECT intervals.user_id, intervals.direction, intervals.valid_from, intervals.valid_to
-    FROM intervals
-    CROSS JOIN list_bounds
-    WHERE intervals.valid_from > list_bounds.both_lists_known_from
-      AND (
-          intervals.user_id IN (SELECT user_id FROM changed_users)
-          OR (intervals.valid_from + $followback_window_days > list_bounds.windows_final_through
-              AND intervals.valid_from + $followback_window_days
-                  <= list_bounds.latest_loaded_date)
-      )
-      AND NOT EXISTS (
-          SELECT 1
-          FROM intervals AS reverse_intervals
-          WHERE reverse_intervals.user_id = intervals.user_id
-            AND reverse_intervals.direction <> intervals.direction
-            AND reverse_intervals.valid_from < intervals.valid_from
-            AND coalesce(reverse_intervals.valid_to, DATE '9999-12-31') > intervals.valid_from
-      )
+    SELECT
+        candidate_starts.user_id,
+        candidate_starts.direction,
+        candidate_starts.valid_from,
+        candidate_starts.valid_to
+    FROM candidate_starts
+    WHERE NOT EXISTS (
+        SELECT 1
+        FROM candidate_user_intervals AS reverse_intervals
+        WHERE reverse_intervals.user_id = candidate_starts.user_id
+          AND reverse_intervals.direction <> candidate_starts.direction
+          AND reverse_intervals.valid_from < candidate_starts.valid_from
+          AND coalesce(reverse_intervals.valid_to, DATE '9999-12-31') > candidate_starts.valid_from
+    )
 ),
 
 reciprocations AS (
@@ -118,7 +137,7 @@ reciprocations AS (
         relationship_starts.valid_from,
         min(reverse_intervals.valid_from) AS reciprocated_on
     FROM relationship_starts
-    INNER JOIN intervals AS reverse_intervals
+    INNER JOIN candidate_user_intervals AS reverse_intervals
         ON reverse_intervals.user_id = relationship_starts.user_id
         AND reverse_intervals.direction <> relationship_starts.direction
         AND reverse_intervals.valid_from >= relationship_starts.valid_from
