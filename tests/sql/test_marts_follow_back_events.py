@@ -10,6 +10,8 @@ from tests.sql.scenario import day
 #  14: follows on day 1, leaves on day 3, follows again on day 6, followed back on day 7.
 #  15: followed by the account on day 1, never follows back.
 #  16: follows on days 5-6 only; the account follows it on day 8, after it left.
+#  17: followed by the account from the first snapshot, follows back on day 3: the follow-back
+#      of a relationship of unknown start, no row.
 FOLLOWERS = {
     10: range(0, 11),
     11: range(1, 11),
@@ -17,6 +19,7 @@ FOLLOWERS = {
     13: range(2, 11),
     14: [1, 2, *range(6, 11)],
     16: [5, 6],
+    17: range(3, 11),
 }
 FOLLOWING = {
     10: range(0, 11),
@@ -26,6 +29,7 @@ FOLLOWING = {
     14: range(7, 11),
     15: range(1, 11),
     16: range(8, 11),
+    17: range(0, 11),
 }
 
 
