@@ -99,10 +99,19 @@ member_intervals_all AS (
     ) AS closing_intervals
 ),
 
-open_cohort_intervals AS (
-    SELECT valid_from, valid_to, first_seen_on,
-        CAST(date_trunc('week', first_seen_on) AS DATE) AS cohort_week
+-- Intervals alike in their dates count alike: the rest reads one row per first appearance,
+-- start and end (a day's new followers who still follow are one row), not one per interval
+-- (0.30 s -> 0.21 s on day 91 at 10M followers, 1.8M intervals).
+interval_groups AS (
+    SELECT first_seen_on, valid_from, valid_to, count(*) AS intervals
     FROM member_intervals_all
+    GROUP BY first_seen_on, valid_from, valid_to
+),
+
+open_cohort_intervals AS (
+    SELECT valid_from, valid_to, first_seen_on, intervals,
+        CAST(date_trunc('week', first_seen_on) AS DATE) AS cohort_week
+    FROM interval_groups
     WHERE CAST(date_trunc('week', first_seen_on) AS DATE) + 96
         > (SELECT settled_through FROM settled)
 ),
@@ -134,6 +143,7 @@ member_intervals AS (
         reading_30d.read_on AS read_30d_on,
         reading_90d.read_on AS read_90d_on,
         open_cohort_intervals.valid_from = open_cohort_intervals.first_seen_on AS counts_member,
+        open_cohort_intervals.intervals,
         open_cohort_intervals.valid_from,
         coalesce(open_cohort_intervals.valid_to, DATE '9999-12-31') AS followed_until
     FROM open_cohort_intervals
@@ -148,17 +158,20 @@ member_intervals AS (
 cohort_readings AS (
     SELECT
         cohort_week,
-        count(*) FILTER (WHERE counts_member) AS cohort_size,
+        coalesce(sum(intervals) FILTER (WHERE counts_member), 0) AS cohort_size,
         max(coalesce(read_90d_on, read_30d_on, read_7d_on)) AS evaluated_through,
-        count(*) FILTER (WHERE counts_member AND read_7d_on IS NOT NULL) AS read_7d,
-        count(*) FILTER (WHERE valid_from <= read_7d_on AND followed_until > read_7d_on)
-            AS following_7d,
-        count(*) FILTER (WHERE counts_member AND read_30d_on IS NOT NULL) AS read_30d,
-        count(*) FILTER (WHERE valid_from <= read_30d_on AND followed_until > read_30d_on)
-            AS following_30d,
-        count(*) FILTER (WHERE counts_member AND read_90d_on IS NOT NULL) AS read_90d,
-        count(*) FILTER (WHERE valid_from <= read_90d_on AND followed_until > read_90d_on)
-            AS following_90d
+        coalesce(sum(intervals) FILTER (WHERE counts_member AND read_7d_on IS NOT NULL), 0)
+            AS read_7d,
+        coalesce(sum(intervals) FILTER (
+            WHERE valid_from <= read_7d_on AND followed_until > read_7d_on), 0) AS following_7d,
+        coalesce(sum(intervals) FILTER (WHERE counts_member AND read_30d_on IS NOT NULL), 0)
+            AS read_30d,
+        coalesce(sum(intervals) FILTER (
+            WHERE valid_from <= read_30d_on AND followed_until > read_30d_on), 0) AS following_30d,
+        coalesce(sum(intervals) FILTER (WHERE counts_member AND read_90d_on IS NOT NULL), 0)
+            AS read_90d,
+        coalesce(sum(intervals) FILTER (
+            WHERE valid_from <= read_90d_on AND followed_until > read_90d_on), 0) AS following_90d
     FROM member_intervals
     GROUP BY cohort_week
 ),

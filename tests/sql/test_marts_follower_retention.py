@@ -9,16 +9,17 @@ from tests.sql.scenario import day
 #  by day 3, is back on day 8, leaves again by day 31 and is back on day 33; 102 leaves by day 1
 #  and is back on day 3 for good.
 #  201, 202 (day 1) and 203 (day 3) form the first week's cohort, 204 (day 8) the second's.
+#  207 follows exactly as 201 does: two members with the same dates count twice.
 #  203 leaves by day 10 and follows again by day 31: it counts wherever a reading finds it.
 #  206 (day 1, first week) leaves by day 3 and is back on day 8, its 7-day reading's day.
 FOLLOWERS = {
     0: {100, 101, 102},
-    1: {100, 101, 201, 202, 206},
-    3: {100, 102, 201, 202, 203},
-    8: {100, 101, 102, 201, 203, 204, 206},
-    10: {100, 101, 102, 201, 204, 206},
-    31: {100, 102, 201, 203, 204, 206},
-    33: {100, 101, 102, 201, 203, 204, 206},
+    1: {100, 101, 201, 202, 206, 207},
+    3: {100, 102, 201, 202, 203, 207},
+    8: {100, 101, 102, 201, 203, 204, 206, 207},
+    10: {100, 101, 102, 201, 204, 206, 207},
+    31: {100, 102, 201, 203, 204, 206, 207},
+    33: {100, 101, 102, 201, 203, 204, 206, 207},
     95: {100, 101, 102, 204},
 }
 
@@ -34,11 +35,11 @@ def test_weekly_cohorts(scenario):
         "cohort_week",
     )
     # Readings, first snapshot on or after first appearance + 7 / 30 / 90 days:
-    #   201: day 8 yes, day 31 yes, day 95 no.   202: day 8 no, day 31 no, day 95 no.
+    #   201, 207: day 8 yes, day 31 yes, day 95 no.   202: day 8 no, day 31 no, day 95 no.
     #   203: day 10 no, day 33 yes, day 95 no.   204: day 31 yes, day 95 yes, not yet (day 98).
     #   206: day 8 yes (back that day), day 31 yes, day 95 no.
     assert rows == [
-        (day(0), 4, 0.5, 0.75, 0.0, day(95)),
+        (day(0), 5, 0.6, 0.8, 0.0, day(95)),
         (day(7), 1, 1.0, 1.0, None, day(95)),
     ]
 
