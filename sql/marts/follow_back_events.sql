@@ -103,9 +103,9 @@ candidate_starts AS (
       )
 ),
 
--- Every interval of those users, in both directions: the reverse edges are among them. (Every
--- account's interval, held and probed by the joins below, took 0.28-0.34 s on day 91 at 10M
--- followers, for 12M intervals; those of these users, 0.07-0.09 s.)
+-- Every interval of those users, in both directions: the reverse edges are among them. (All the
+-- account's intervals, held and probed by the joins below, took 0.28-0.34 s on day 91 at 10M
+-- followers, 12M of them; those of these users, 0.07-0.09 s.)
 candidate_user_intervals AS (
     SELECT user_id, direction, valid_from, valid_to
     FROM core.follow_edges

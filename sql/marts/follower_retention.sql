@@ -132,10 +132,10 @@ reading_days AS (
         ON follower_snapshots.snapshot_date >= due_days.due_on
 ),
 
--- Each member's intervals with the member's three reading days (NULL while not yet due), looked
--- up by due day so that the joins' hash tables hold a few hundred rows. Intervals never overlap,
--- so at most one holds a reading day, and exactly one starts on the member's first appearance:
--- that row counts the member.
+-- Each group of intervals with its members' three reading days (NULL while not yet due), looked
+-- up by due day so that the joins' hash tables hold a few hundred rows. A member's intervals
+-- never overlap, so at most one holds a reading day, and exactly one starts on the member's first
+-- appearance: the groups of those count the members.
 member_intervals AS (
     SELECT
         open_cohort_intervals.cohort_week,
