@@ -168,7 +168,9 @@ def compact(
         return
     for view in ("raw.follower_snapshot", "raw.following_snapshot"):
         partitions.drop_partitions(
-            con, view, _partitions_outside(con, view, account_id, last_outside)
+            con,
+            view,
+            [name for _, name in _partitions_outside(con, view, account_id, last_outside)],
         )
     first_followers, latest_followers = _followers_snapshots(con, account_id)
     first_kept = con.execute(
@@ -186,10 +188,7 @@ def compact(
         "changed_after": changed_after,
         "near_from": _near_from(con, account_id, settings, changed_after),
     }
-    leaving = [
-        (day, name)
-        for _, day, name in partitions.partitions(con, "raw.users", account_id, last_outside)
-    ]
+    leaving = _partitions_outside(con, "raw.users", account_id, last_outside)
     profile_columns = partitions.columns(con, "raw.users")
     for leaving_day, partition in leaving:
         day_parameters = {**parameters, "leaving_day": leaving_day}
@@ -223,9 +222,11 @@ def _find_departed_users(con: duckdb.DuckDBPyConnection, partition: str, paramet
             _DIGEST.format(ids=f"SELECT user_id FROM {table}")
         ).fetchone()
         unmoved.append((count - moved_count, hashes - moved_hashes))
-    departed = _DEPARTED_MOVERS if unmoved[0] == unmoved[1] else _DEPARTED_ANYONE
-    departed = departed.format(partition=partition)
-    con.execute(departed, bind(departed, parameters))
+    if unmoved[0] == unmoved[1]:
+        con.execute(_DEPARTED_MOVERS)
+    else:
+        departed = _DEPARTED_ANYONE.format(partition=partition)
+        con.execute(departed, bind(departed, parameters))
     con.execute("DROP TABLE movers")
     con.execute("DROP TABLE leaving_movers")
     con.execute("DROP TABLE first_kept_movers")
@@ -233,8 +234,11 @@ def _find_departed_users(con: duckdb.DuckDBPyConnection, partition: str, paramet
 
 def _partitions_outside(
     con: duckdb.DuckDBPyConnection, view: str, account_id: int, last_outside: date
-) -> list[str]:
-    return [name for _, _, name in partitions.partitions(con, view, account_id, last_outside)]
+) -> list[tuple[date, str]]:
+    """(date, table) of the account's partitions of `view` that left the window."""
+    return [
+        (day, name) for _, day, name in partitions.partitions(con, view, account_id, last_outside)
+    ]
 
 
 def _near_from(
