@@ -7,9 +7,9 @@ followers list and a profile per user. So, per account, the raw tables keep ever
 - raw.follower_snapshot / raw.following_snapshot: nothing. core.follow_edges holds every list
   exactly (the list of a complete snapshot date is the intervals alive on it), and the
   follow_edges model reads a dropped list back from there.
-- raw.users: each user's latest observation, and every observation made while the user was in a
-  follow that lasted (or may still last) at most churn_window_days: the profiles mart.churners
-  reads. Other observations are dropped.
+- raw.users: each user's latest observation, and of each follow that lasted (or may still last)
+  at most churn_window_days, the first and the last observation with counts made during it: the
+  profiles mart.churners reads. Other observations are dropped.
 
 `compact` applies this after each transform, when core.follow_edges agrees with every loaded
 date. Each loaded date is a table of its own (pipeline/partitions.py), so a day that leaves the
@@ -49,30 +49,61 @@ _SHORT_FOLLOWS = """
 
 # Two passes, so that no join is built over every old row more than once. First the bulk: each
 # partition (one loaded date, pipeline/partitions.py) that left the window keeps, in the base
-# table, the profiles of users not seen again on the window's first day or seen during a short
-# follow, and is dropped. Then the few rows left in the base.
+# table, the profiles of users not seen again on the window's first day and those that can be
+# the first or the last profile with counts of a short follow, and is dropped. Then the few rows
+# left in the base.
+#
+# mart.churners reads only the first and the last profile with counts of a follow, so a day's
+# profile in a follow that already has an earlier one with counts kept, and a later one with
+# counts on the window's first day, is not kept: each day of a still possibly short follow used
+# to be copied and then deleted once the follow grew long (0.1M rows in and 0.09M out a day at
+# 10M followers), which also cost the checkpoint. The bulk pass keeps a superset (a follow's last
+# profile can be in the base, after a backfill); the second pass applies the exact rule.
 #
 # The second pass looks only at the users whose old rows can have become droppable since the last
 # compaction (`compaction_users`), not at every old row: those kept as a departed user's latest
-# profile or for a short follow pile up with history (1.76M rows of 903k users on day 91 at 10M
-# followers, 10-18k users more a day). Everything older than $near_from was judged by an earlier
+# profile or for a short follow pile up with history (0.9M users on day 91 at 10M followers,
+# 10-18k users more a day). Everything older than $near_from was judged by an earlier
 # compaction (or read back by `restoring` as a user's latest) and stays needed unless its user is
 # observed again, on a date after $changed_after (as every date loaded since the last transform
-# is). So the bulk pass never reads the base: every row that enters it (kept from a partition
-# after the last horizon, or restored by `restoring` near a change, after $near_from) lies inside
-# the second pass's scope until a compaction has judged it against the days after it.
+# is). So the bulk pass never reads the base but for the follows' earlier profiles: every row
+# that enters it (kept from a partition after the last horizon, or restored by `restoring` near a
+# change, after $near_from) lies inside the second pass's scope until a compaction has judged it
+# against the days after it.
 #
 # The kept users are found on their ids before any profile is read: a filter that carried every
 # column of the partition through the joins over 11M ids cost 0.1-0.2 s more at 10M followers.
 _KEEP_FROM_PARTITION = f"""
 INSERT INTO {_KEPT_PROFILES}
+WITH follows_on_leaving_day AS (
+    SELECT user_id, valid_from, valid_to FROM ({_SHORT_FOLLOWS}) AS follow
+    WHERE follow.valid_from <= $leaving_day
+      AND (follow.valid_to IS NULL OR follow.valid_to > $leaving_day)
+),
+counted_earlier AS (
+    SELECT earlier.user_id FROM {_KEPT_PROFILES} AS earlier
+    INNER JOIN follows_on_leaving_day AS follow
+        ON follow.user_id = earlier.user_id
+        AND earlier.observed_on >= follow.valid_from
+        AND earlier.observed_on < $leaving_day
+    WHERE earlier.account_id = $account_id
+      AND earlier.following_count IS NOT NULL AND earlier.followers_count IS NOT NULL
+),
+counted_later AS (
+    SELECT later.user_id FROM raw.users AS later
+    INNER JOIN follows_on_leaving_day AS follow
+        ON follow.user_id = later.user_id
+        AND (follow.valid_to IS NULL OR follow.valid_to > $first_kept)
+    WHERE later.account_id = $account_id AND later.observed_on = $first_kept
+      AND later.following_count IS NOT NULL AND later.followers_count IS NOT NULL
+)
 SELECT {{columns}} FROM {{partition}}
 WHERE user_id IN (
     SELECT user_id FROM departed_users
     UNION
-    SELECT user_id FROM ({_SHORT_FOLLOWS}) AS follow
-    WHERE follow.valid_from <= $leaving_day
-      AND (follow.valid_to IS NULL OR follow.valid_to > $leaving_day))
+    (SELECT user_id FROM follows_on_leaving_day
+     EXCEPT
+     (SELECT user_id FROM counted_earlier INTERSECT SELECT user_id FROM counted_later)))
 """
 
 # Who a leaving day shows and the window's first day does not. A full read profiles exactly the
@@ -124,25 +155,49 @@ WHERE account_id = $account_id
       SELECT user_id FROM raw.users
       WHERE account_id = $account_id AND observed_on < $near_from)
 """,
+    """
+CREATE OR REPLACE TEMP TABLE compaction_observations AS
+SELECT user_id, observed_on,
+    following_count IS NOT NULL AND followers_count IS NOT NULL AS counted
+FROM raw.users
+WHERE account_id = $account_id AND user_id IN (SELECT user_id FROM compaction_users)
+""",
+    f"""
+CREATE OR REPLACE TEMP TABLE needed_observations AS
+WITH latest_observations AS (
+    SELECT user_id, max(observed_on) AS observed_on
+    FROM compaction_observations
+    GROUP BY user_id
+),
+short_follow_bounds AS (
+    SELECT follow.user_id,
+        min(observation.observed_on) AS first_counted_on,
+        max(observation.observed_on) AS last_counted_on
+    FROM ({_SHORT_FOLLOWS}) AS follow
+    INNER JOIN compaction_observations AS observation
+        ON observation.user_id = follow.user_id
+        AND observation.observed_on >= follow.valid_from
+        AND (follow.valid_to IS NULL OR observation.observed_on < follow.valid_to)
+    WHERE observation.counted
+    GROUP BY follow.user_id, follow.valid_from
+)
+SELECT user_id, observed_on FROM latest_observations
+UNION
+SELECT user_id, first_counted_on FROM short_follow_bounds
+UNION
+SELECT user_id, last_counted_on FROM short_follow_bounds
+""",
     f"""
 DELETE FROM {_KEPT_PROFILES} AS old
-USING (
-    SELECT user_id, max(observed_on) AS latest
-    FROM raw.users
-    WHERE account_id = $account_id
-      AND user_id IN (SELECT user_id FROM compaction_users)
-    GROUP BY user_id
-) AS seen
 WHERE old.account_id = $account_id
   AND old.observed_on <= $horizon
-  AND seen.user_id = old.user_id
-  AND old.observed_on < seen.latest
+  AND old.user_id IN (SELECT user_id FROM compaction_users)
   AND NOT EXISTS (
-      SELECT 1 FROM ({_SHORT_FOLLOWS}) AS follow
-      WHERE follow.user_id = old.user_id
-        AND follow.valid_from <= old.observed_on
-        AND (follow.valid_to IS NULL OR follow.valid_to > old.observed_on))
+      SELECT 1 FROM needed_observations AS needed
+      WHERE needed.user_id = old.user_id AND needed.observed_on = old.observed_on)
 """,
+    "DROP TABLE needed_observations",
+    "DROP TABLE compaction_observations",
     "DROP TABLE compaction_users",
 )
 
@@ -285,12 +340,14 @@ def restoring(
     """Around a load: when it replaces or backfills a date, restore the profiles it makes needed.
 
     Two kinds, both read back from the landing Parquet where compaction dropped them:
-    - Follows near the date can change, and a follow that turns out short needs its profiles.
-      Affected: the users whose follower presence on the date changes, the users whose follows
-      began or ended on it, and, when the date becomes the first snapshot, those whose follows
-      began on the former first one (they get a known start); their observations from
-      churn_window_days before the date to churn_window_days after the next complete followers
-      snapshot.
+    - Follows near the date can change, and a follow that turns out short needs its first and
+      last profiles with counts. Affected: the users whose follower presence on the date
+      changes, the users whose follows began or ended on it, when the date becomes the first
+      snapshot those whose follows began on the former first one (they get a known start), and
+      those whose profile with counts on the date is gone (another can now be their follow's
+      first or last); their observations from churn_window_days before the date to
+      churn_window_days after the next complete followers snapshot. Compaction drops again
+      those not needed.
     - A user the date no longer shows, whose latest observation it was: their previous one.
     An in-order load changes no past follow, so it skips all of this.
     """
@@ -302,8 +359,9 @@ def restoring(
         was_complete = _followers_complete(con, account_id, snapshot_date)
         first_before = _followers_snapshots(con, account_id)[0]
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE observed_before AS "
-            "SELECT user_id FROM raw.users WHERE account_id = ? AND observed_on = ?",
+            "CREATE OR REPLACE TEMP TABLE observed_before AS SELECT user_id, "
+            "following_count IS NOT NULL AND followers_count IS NOT NULL AS counted "
+            "FROM raw.users WHERE account_id = ? AND observed_on = ?",
             [account_id, snapshot_date],
         )
     yield
@@ -403,7 +461,12 @@ def _restore_near_changes(
     # core.follow_edges has not seen this load yet: its presence on the date against the list
     # loaded now. A date that stops being a complete snapshot changes the follows it bounded.
     complete = _followers_complete(con, account_id, snapshot_date)
-    changes = ["SELECT user_id FROM listed EXCEPT SELECT user_id FROM alive"]
+    # A profile with counts the date no longer has: the follow's first or last profile with
+    # counts can now be one that compaction dropped as in between.
+    changes = [
+        "SELECT user_id FROM listed EXCEPT SELECT user_id FROM alive",
+        "SELECT user_id FROM observed_before WHERE counted EXCEPT SELECT user_id FROM counted_now",
+    ]
     if complete:
         changes.append("SELECT user_id FROM alive EXCEPT SELECT user_id FROM listed")
         if first_before and snapshot_date < first_before:
@@ -423,6 +486,11 @@ def _restore_near_changes(
         alive AS (
             SELECT user_id FROM follows
             WHERE valid_from <= $day AND (valid_to IS NULL OR valid_to > $day)
+        ),
+        counted_now AS (
+            SELECT user_id FROM raw.users
+            WHERE account_id = $account_id AND observed_on = $day
+              AND following_count IS NOT NULL AND followers_count IS NOT NULL
         )
         {" UNION ".join(f"({change})" for change in changes)}"""
     con.execute(
