@@ -50,7 +50,7 @@ CREATE VIEW IF NOT EXISTS raw.users AS
 SELECT account_id, observed_on, user_id, username, created_at, followers_count, following_count,
        tweet_count, default_avatar, description, protected, verified, status
 FROM raw_days.users;
-COMMENT ON VIEW raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself), for the last raw_retention_days days. Of older days: each user''s latest profile, and the profiles seen during a follow of at most churn_window_days (mart.churners reads them). Timestamps are UTC.';
+COMMENT ON VIEW raw.users IS 'One row per tracked account, date and user profile seen in that day''s extract (followers, following, repliers and the account itself), for the last raw_retention_days days. Of older days: each user''s latest profile, and of each follow of at most churn_window_days the first and the last profile with counts seen during it (mart.churners reads them). Timestamps are UTC.';
 
 CREATE TABLE IF NOT EXISTS raw.tweets (
     account_id BIGINT NOT NULL,
