@@ -55,10 +55,10 @@ _SHORT_FOLLOWS = """
 #
 # mart.churners reads only the first and the last profile with counts of a follow, so a day's
 # profile in a follow that already has an earlier one with counts kept, and a later one with
-# counts on the window's first day, is not kept: each day of a still possibly short follow used
-# to be copied and then deleted once the follow grew long (0.1M rows in and 0.09M out a day at
-# 10M followers), which also cost the checkpoint. The bulk pass keeps a superset (a follow's last
-# profile can be in the base, after a backfill); the second pass applies the exact rule.
+# counts on the window's first day, is not kept: it can be neither, and a row not copied is
+# neither written nor deleted again, which the commit's checkpoint pays for. The bulk pass keeps
+# a superset (a follow's last profile can be in the base, after a backfill); the second pass
+# applies the exact rule.
 #
 # The second pass looks only at the users whose old rows can have become droppable since the last
 # compaction (`compaction_users`), not at every old row: those kept as a departed user's latest
@@ -66,32 +66,32 @@ _SHORT_FOLLOWS = """
 # 10-18k users more a day). Everything older than $near_from was judged by an earlier
 # compaction (or read back by `restoring` as a user's latest) and stays needed unless its user is
 # observed again, on a date after $changed_after (as every date loaded since the last transform
-# is). So the bulk pass never reads the base but for the follows' earlier profiles: every row
-# that enters it (kept from a partition after the last horizon, or restored by `restoring` near a
-# change, after $near_from) lies inside the second pass's scope until a compaction has judged it
-# against the days after it.
+# is). Every row that enters the base (kept from a partition after the last horizon, or restored
+# by `restoring` near a change, after $near_from) lies inside the second pass's scope until a
+# compaction has judged it against the days after it. The bulk pass reads the base only for the
+# earlier profiles of the leaving day's short follows: a few thousand users at 10M followers.
 #
 # The kept users are found on their ids before any profile is read: a filter that carried every
 # column of the partition through the joins over 11M ids cost 0.1-0.2 s more at 10M followers.
 _KEEP_FROM_PARTITION = f"""
 INSERT INTO {_KEPT_PROFILES}
-WITH follows_on_leaving_day AS (
+WITH short_follows_on_leaving_day AS (
     SELECT user_id, valid_from, valid_to FROM ({_SHORT_FOLLOWS}) AS follow
     WHERE follow.valid_from <= $leaving_day
       AND (follow.valid_to IS NULL OR follow.valid_to > $leaving_day)
 ),
-counted_earlier AS (
+users_counted_earlier_in_follow AS (
     SELECT earlier.user_id FROM {_KEPT_PROFILES} AS earlier
-    INNER JOIN follows_on_leaving_day AS follow
+    INNER JOIN short_follows_on_leaving_day AS follow
         ON follow.user_id = earlier.user_id
         AND earlier.observed_on >= follow.valid_from
         AND earlier.observed_on < $leaving_day
     WHERE earlier.account_id = $account_id
       AND earlier.following_count IS NOT NULL AND earlier.followers_count IS NOT NULL
 ),
-counted_later AS (
+users_counted_on_first_kept AS (
     SELECT later.user_id FROM raw.users AS later
-    INNER JOIN follows_on_leaving_day AS follow
+    INNER JOIN short_follows_on_leaving_day AS follow
         ON follow.user_id = later.user_id
         AND (follow.valid_to IS NULL OR follow.valid_to > $first_kept)
     WHERE later.account_id = $account_id AND later.observed_on = $first_kept
@@ -101,9 +101,11 @@ SELECT {{columns}} FROM {{partition}}
 WHERE user_id IN (
     SELECT user_id FROM departed_users
     UNION
-    (SELECT user_id FROM follows_on_leaving_day
+    (SELECT user_id FROM short_follows_on_leaving_day
      EXCEPT
-     (SELECT user_id FROM counted_earlier INTERSECT SELECT user_id FROM counted_later)))
+     (SELECT user_id FROM users_counted_earlier_in_follow
+      INTERSECT
+      SELECT user_id FROM users_counted_on_first_kept)))
 """
 
 # Who a leaving day shows and the window's first day does not. A full read profiles exactly the
@@ -465,7 +467,8 @@ def _restore_near_changes(
     # counts can now be one that compaction dropped as in between.
     changes = [
         "SELECT user_id FROM listed EXCEPT SELECT user_id FROM alive",
-        "SELECT user_id FROM observed_before WHERE counted EXCEPT SELECT user_id FROM counted_now",
+        "SELECT user_id FROM observed_before WHERE counted"
+        " EXCEPT SELECT user_id FROM counted_on_day",
     ]
     if complete:
         changes.append("SELECT user_id FROM alive EXCEPT SELECT user_id FROM listed")
@@ -487,7 +490,7 @@ def _restore_near_changes(
             SELECT user_id FROM follows
             WHERE valid_from <= $day AND (valid_to IS NULL OR valid_to > $day)
         ),
-        counted_now AS (
+        counted_on_day AS (
             SELECT user_id FROM raw.users
             WHERE account_id = $account_id AND observed_on = $day
               AND following_count IS NOT NULL AND followers_count IS NOT NULL
