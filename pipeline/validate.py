@@ -34,10 +34,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pa_dataset
 
 from pipeline import landing, load
 from pipeline.config import Account, Settings
+from pipeline.sources import SNOWFLAKE_TIME_SHIFT, X_EPOCH_MS
 from pipeline.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def _suites() -> dict[str, list]:
             *identifier("reply_id"),
             *timestamps("created_at"),
             expect.ExpectColumnValuesToNotBeNull(column="conversation_id"),
-            # answered_at: when the tweet it answers was posted (see _frame).
+            # answered_at: when the post it answers was made (_posted_at).
             at_least("created_at", "answered_at"),
         ],
         "mart_reciprocity_daily": [
@@ -428,20 +428,17 @@ def result_path(settings: Settings, kind: str, handle: str, day: date) -> Path:
     return landing.partition_dir(settings.landing_dir, kind, handle, day) / RESULT_FILE
 
 
-def _answered_at(settings: Settings, handle: str, day: date) -> pd.Series:
-    """When each of the account's tweets extracted on or before `day` was posted, by tweet id."""
-    paths = [
-        str(landing.data_path(settings.landing_dir, "tweets", handle, earlier))
-        for earlier in landing.finished_dates(settings.landing_dir, "tweets", handle)
-        if earlier <= day
-    ]
-    if not paths:
-        return pd.Series(
-            dtype="datetime64[us]", index=pd.Index([], dtype="string"), name="answered_at"
-        )
-    tweets = pa_dataset.dataset(paths).to_table(columns=["tweet_id", "created_at"]).to_pandas()
-    posted = tweets.drop_duplicates("tweet_id").set_index("tweet_id")["created_at"]
-    return posted.rename("answered_at")
+def _posted_at(post_ids: pd.Series) -> pd.Series:
+    """When each post was made, read from its snowflake id to the second (X states created_at to
+    the second); NULL for an id that is not a BIGINT.
+
+    Read from the id, it needs no tweets landed so far: looking the answered tweets up in every
+    tweets file grew with history (0.05 s on day 91, 0.4 ms more a day), and missed replies to
+    tweets never extracted. An id older than snowflakes (2010) reads as November 2010, which
+    every reply follows.
+    """
+    made_ms = _as_bigint(post_ids).astype("Int64") // (1 << SNOWFLAKE_TIME_SHIFT) + X_EPOCH_MS
+    return pd.to_datetime(made_ms, unit="ms").dt.floor("s")
 
 
 def _frame(settings: Settings, kind: str, handle: str, day: date) -> pd.DataFrame:
@@ -456,14 +453,7 @@ def _frame(settings: Settings, kind: str, handle: str, day: date) -> pd.DataFram
             "Nothing was loaded; re-extract the date."
         ) from error
     if kind == "replies":
-        # A reply to a reply (not one of the account's tweets) has no answered_at and is skipped.
-        # A merge, not Series.map: map cannot take an empty datetime lookup (a first day).
-        frame = frame.merge(
-            _answered_at(settings, handle, day),
-            left_on="in_reply_to_tweet_id",
-            right_index=True,
-            how="left",
-        )
+        frame["answered_at"] = _posted_at(frame["in_reply_to_tweet_id"])
     for column in frame.columns:
         if pd.api.types.is_datetime64_dtype(frame[column]):
             frame[column] = frame[column].clip(*NS_BOUNDS).astype("datetime64[ns]")

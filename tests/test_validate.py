@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from pipeline import landing, run, validate
 from pipeline.cli import app
 from pipeline.config import Account, Config, default_settings, load_config
+from pipeline.sources import SNOWFLAKE_TIME_SHIFT, X_EPOCH_MS
 from pipeline.warehouse import connect
 
 MAYA = Account(handle="maya_writes", persona="organic")
@@ -166,6 +167,14 @@ def reply_before_its_question(frame, manifest):
     return frame, manifest
 
 
+def reply_to_a_later_post(frame, manifest):
+    # It answers a post made a day after it, which no tweets file holds: the id dates the post.
+    made_at = pd.Timestamp(frame["created_at"].iloc[0]) + pd.Timedelta(days=1)
+    made_ms = int(made_at.timestamp() * 1000) - X_EPOCH_MS
+    frame.loc[frame.index[0], "in_reply_to_tweet_id"] = str(made_ms << SNOWFLAKE_TIME_SHIFT)
+    return frame, manifest
+
+
 FAILURE_MODES = {
     "duplicate ids": (
         "followers",
@@ -217,6 +226,11 @@ FAILURE_MODES = {
         reply_before_its_question,
         {"replies": [("expect_column_pair_values_a_to_be_greater_than_b", "answered_at")]},
     ),
+    "a reply to a post made after it": (
+        "replies",
+        reply_to_a_later_post,
+        {"replies": [("expect_column_pair_values_a_to_be_greater_than_b", "answered_at")]},
+    ),
 }
 TABLES = {
     "followers": "raw.follower_snapshot",
@@ -251,6 +265,18 @@ def test_failure_is_named_not_loaded_and_harms_nothing_loaded(config, mode):
     table = TABLES[kind]
     assert query(config, f"SELECT count(*) FROM {table} WHERE {DATED[table]} = ?", [D3]) == [(0,)]
     assert loaded_before(config, D3) == before
+
+
+def test_a_post_is_dated_by_its_id_to_the_second():
+    # X's own example: post 1212092628029698048 has created_at 2019-12-31T19:26:16.000Z, and
+    # its id says 19:26:16.771.
+    ids = pd.Series(["1212092628029698048", "an id", "20", None])
+    assert validate._posted_at(ids).tolist() == [
+        pd.Timestamp("2019-12-31 19:26:16"),
+        pd.NaT,
+        pd.Timestamp("2010-11-04 01:42:54"),
+        pd.NaT,
+    ]
 
 
 def test_good_days_pass_and_their_results_are_kept(two_days):

@@ -10,6 +10,11 @@ import pyarrow as pa
 
 from pipeline.config import Account, ConfigError, Settings
 
+# X's ids are snowflakes: the bits from SNOWFLAKE_TIME_SHIFT up count the milliseconds since
+# X_EPOCH_MS at which the id was made, so a post's id holds when it was posted.
+X_EPOCH_MS = 1288834974657
+SNOWFLAKE_TIME_SHIFT = 22
+
 
 @dataclass
 class Usage:

@@ -24,7 +24,13 @@ import pyarrow.compute as pc
 
 from pipeline.config import Account, Settings
 from pipeline.landing import SCHEMAS
-from pipeline.sources import GraphBatch, ListBatch, TimelineBatch
+from pipeline.sources import (
+    SNOWFLAKE_TIME_SHIFT,
+    X_EPOCH_MS,
+    GraphBatch,
+    ListBatch,
+    TimelineBatch,
+)
 
 POPULATIONS = ("organic", "followback", "churner", "bot", "inactive")
 ORGANIC, FOLLOWBACK, CHURNER, BOT, INACTIVE = range(len(POPULATIONS))
@@ -37,7 +43,6 @@ X_DAILY_FOLLOW_LIMIT = 400
 SELF_KEY = (1 << 40) - 1
 TARGET_SPACE = 1 << 38
 OUTSIDER_SPACE = 1 << 39
-TWITTER_EPOCH_MS = 1288834974657
 # An id's last 12 bits number the ids of one millisecond. The account's tweets take the first
 # numbers of theirs and replies start above, so a reply never shares an id with a tweet.
 SEQUENCE_MAX = 0xFFF
@@ -400,9 +405,11 @@ def _profiles(world: World, keys: np.ndarray, population: np.ndarray, day: int) 
 
 def _snowflake(moments: np.ndarray, account: int, sequence: np.ndarray) -> np.ndarray:
     """Ids shaped like X's: milliseconds since X's epoch, then a worker and a sequence number."""
-    ms = moments.astype("datetime64[ms]").astype(np.int64) - TWITTER_EPOCH_MS
+    ms = moments.astype("datetime64[ms]").astype(np.int64) - X_EPOCH_MS
     return (
-        (ms << 22) | (np.int64(account & 0x3FF) << 12) | (sequence.astype(np.int64) & SEQUENCE_MAX)
+        (ms << SNOWFLAKE_TIME_SHIFT)
+        | (np.int64(account & 0x3FF) << 12)
+        | (sequence.astype(np.int64) & SEQUENCE_MAX)
     )
 
 
