@@ -1,7 +1,7 @@
 """Where a daily load spends its time: its costliest statements, the commit and the checkpoint.
 
     python -m benchmarks.load_timings --followers 1m --data-dir DIR --date YYYY-MM-DD [--repeat 3]
-        [--transform]
+        [--transform] [--max-vacuum-tasks 0]
 
 DIR holds a warehouse whose last loaded date is the day before DATE, and DATE's landing
 partitions (`python -m benchmarks.run_step extract --data-dir DIR --followers 1000000 --date
@@ -14,6 +14,9 @@ the next checkpoint rewrites.
 `--transform` then times the day's transform the same way, after the load's checkpoint: its
 costliest statements (models, compaction), its commit, and the checkpoint of what it wrote, which
 a daily run pays when its process closes the warehouse.
+
+`--max-vacuum-tasks 0` turns off DuckDB's vacuum at those checkpoints: what merging row groups
+after the day's deletes costs.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main() -> None:
     parser.add_argument("--date", type=date.fromisoformat, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--transform", action="store_true", help="time the transform too")
+    parser.add_argument("--max-vacuum-tasks", type=int, help="DuckDB's max_vacuum_tasks")
     args = parser.parse_args()
     config = config_for(args.data_dir, args.followers)
     fastest: dict[str, float] = {}
@@ -71,6 +75,8 @@ def main() -> None:
             shutil.copy(config.settings.db_path, settings.db_path)
             con = connect(settings)
             con.execute("SET checkpoint_threshold = '1TB'")
+            if args.max_vacuum_tasks is not None:
+                con.execute("SET max_vacuum_tasks = ?", [args.max_vacuum_tasks])
             loaded = _timed(
                 con,
                 fastest,
