@@ -41,10 +41,25 @@ first_follower_snapshot AS (
     WHERE account_id = $account_id AND direction = 'follower'
 ),
 
+-- The followers with an episode to recompute: one that ended after $cutoff. Only their
+-- episodes are read below, since an episode's number counts the user's earlier ones alone:
+-- numbering every short follow of the history cost 0.13 s on day 91 at 10M followers (258k
+-- episodes), and more each day.
+recomputed_followers AS (
+    SELECT DISTINCT follows.user_id
+    FROM core.follow_edges AS follows
+    CROSS JOIN first_follower_snapshot
+    WHERE follows.account_id = $account_id AND follows.direction = 'follower'
+      AND follows.valid_to > $cutoff
+      AND follows.valid_from > first_follower_snapshot.snapshot_date
+      AND follows.valid_to - follows.valid_from <= $churn_window_days
+),
+
 follower_intervals AS (
-    SELECT user_id, valid_from, valid_to
-    FROM core.follow_edges
-    WHERE account_id = $account_id AND direction = 'follower'
+    SELECT follows.user_id, follows.valid_from, follows.valid_to
+    FROM core.follow_edges AS follows
+    SEMI JOIN recomputed_followers ON recomputed_followers.user_id = follows.user_id
+    WHERE follows.account_id = $account_id AND follows.direction = 'follower'
 ),
 
 following_intervals AS (

@@ -45,7 +45,7 @@
 -- while it was not final by the extracts up to $cutoff. Anything else it depends on (audience,
 -- earlier extracts) is dated on or before $cutoff.
 WITH follower_snapshots AS (
-    SELECT snapshot_date
+    SELECT snapshot_date, member_count
     FROM staging.stg_list_snapshots
     WHERE account_id = $account_id AND direction = 'follower'
 ),
@@ -97,38 +97,15 @@ audiences AS (
     GROUP BY questions_to_build.tweet_id
 ),
 
--- Scanned by each reader, so that the repliers' lookup reads only their rows (a filter DuckDB
--- pushes into the scan), not a copy of every interval.
-follower_intervals AS NOT MATERIALIZED (
-    SELECT user_id, valid_from, valid_to
-    FROM core.follow_edges
-    WHERE account_id = $account_id AND direction = 'follower'
-),
-
--- |F| on a date is the follower intervals started by then less those ended by then: summed from
--- one row per start or end date, not by pairing each question with every follower.
-follower_count_changes AS (
-    SELECT valid_from AS change_date, count(*) AS change
-    FROM follower_intervals
-    GROUP BY valid_from
-    UNION ALL
-    SELECT valid_to AS change_date, -count(*) AS change
-    FROM follower_intervals
-    WHERE valid_to IS NOT NULL
-    GROUP BY valid_to
-),
-
+-- |F| is the audience snapshot's member count: the list as loaded, which core.follow_edges
+-- holds exactly (the intervals alive on a complete snapshot date are its list). Summing the
+-- intervals' starts and ends instead read every follower interval ever (0.08 s on day 91 at
+-- 10M followers, more each day).
 audience_sizes AS (
-    SELECT
-        audiences.tweet_id,
-        CASE
-            WHEN audiences.audience_snapshot_date IS NOT NULL
-                THEN coalesce(sum(follower_count_changes.change), 0)
-        END AS audience
+    SELECT audiences.tweet_id, follower_snapshots.member_count AS audience
     FROM audiences
-    LEFT JOIN follower_count_changes
-        ON follower_count_changes.change_date <= audiences.audience_snapshot_date
-    GROUP BY audiences.tweet_id, audiences.audience_snapshot_date
+    LEFT JOIN follower_snapshots
+        ON follower_snapshots.snapshot_date = audiences.audience_snapshot_date
 ),
 
 -- The replies in the rebuilt questions' conversations, deduplicated as staging.stg_replies does
@@ -173,11 +150,11 @@ follower_repliers AS (
         count(DISTINCT replies_24h.author_id) AS follower_repliers_24h
     FROM replies_24h
     INNER JOIN audiences ON audiences.tweet_id = replies_24h.tweet_id
-    INNER JOIN follower_intervals
-        ON follower_intervals.user_id = replies_24h.author_id
-        AND follower_intervals.valid_from <= audiences.audience_snapshot_date
-        AND coalesce(follower_intervals.valid_to, DATE '9999-12-31')
-            > audiences.audience_snapshot_date
+    INNER JOIN core.follow_edges AS follows
+        ON follows.user_id = replies_24h.author_id
+        AND follows.valid_from <= audiences.audience_snapshot_date
+        AND coalesce(follows.valid_to, DATE '9999-12-31') > audiences.audience_snapshot_date
+    WHERE follows.account_id = $account_id AND follows.direction = 'follower'
     GROUP BY replies_24h.tweet_id
 )
 
