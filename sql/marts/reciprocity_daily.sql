@@ -30,17 +30,23 @@
 -- column is_churning_own_following: True when self_churn_episodes >= self_churn_min_episodes
 --   (default 10): the account itself follows and drops accounts that do not follow back.
 --
--- A date's counts come from the intervals in core.follow_edges alive on it, summed as running
--- totals of interval starts and ends, so a run costs O(intervals) however many days it covers.
--- Only dates after $cutoff can change: intervals alive on earlier dates are final.
+-- |F| and |G| are the date's lists' member counts, which core.follow_edges holds exactly (the
+-- intervals alive on a complete snapshot date are its list). |M| comes from the mutual intervals,
+-- summed as running totals of their starts and ends, so a run costs O(mutual intervals) however
+-- many days it covers: on day 91 at 10M followers 0.09 s, against 0.29 s when every follower
+-- interval was summed too (more with each day's closed intervals). Only dates after $cutoff can
+-- change: intervals alive on earlier dates are final.
 WITH list_snapshots AS (
-    SELECT direction, snapshot_date
+    SELECT direction, snapshot_date, member_count
     FROM staging.stg_list_snapshots
     WHERE account_id = $account_id
 ),
 
 report_dates AS (
-    SELECT snapshot_date
+    SELECT
+        snapshot_date,
+        any_value(member_count) FILTER (WHERE direction = 'follower') AS followers,
+        any_value(member_count) FILTER (WHERE direction = 'following') AS following
     FROM list_snapshots
     WHERE snapshot_date > $cutoff
     GROUP BY snapshot_date
@@ -53,7 +59,9 @@ first_following_snapshot AS (
     WHERE direction = 'following'
 ),
 
-follower_intervals AS (
+-- Scanned by each reader, so that the joins' filters on the few users A follows reach the scan,
+-- rather than copied whole (12M intervals at 10M followers) and then probed.
+follower_intervals AS NOT MATERIALIZED (
     SELECT user_id, valid_from, valid_to
     FROM core.follow_edges
     WHERE account_id = $account_id AND direction = 'follower'
@@ -79,41 +87,30 @@ mutual_intervals AS (
         AND follower_intervals.valid_from < coalesce(following_intervals.valid_to, DATE '9999-12-31')
 ),
 
-interval_bounds AS (
-    SELECT 'follower' AS measure, valid_from, valid_to FROM follower_intervals
+mutual_count_changes AS (
+    SELECT valid_from AS change_date, 1 AS change
+    FROM mutual_intervals
     UNION ALL
-    SELECT 'following' AS measure, valid_from, valid_to FROM following_intervals
-    UNION ALL
-    SELECT 'mutual' AS measure, valid_from, valid_to FROM mutual_intervals
-),
-
-count_changes AS (
-    SELECT measure, valid_from AS change_date, 1 AS change
-    FROM interval_bounds
-    UNION ALL
-    SELECT measure, valid_to AS change_date, -1 AS change
-    FROM interval_bounds
+    SELECT valid_to AS change_date, -1 AS change
+    FROM mutual_intervals
     WHERE valid_to IS NOT NULL
 ),
 
-daily_count_changes AS (
-    SELECT measure, change_date, sum(change) AS change
-    FROM count_changes
-    GROUP BY measure, change_date
+daily_mutual_changes AS (
+    SELECT change_date, sum(change) AS change
+    FROM mutual_count_changes
+    GROUP BY change_date
 ),
 
 daily_counts AS (
     SELECT
         report_dates.snapshot_date,
-        coalesce(sum(daily_count_changes.change) FILTER (
-            WHERE daily_count_changes.measure = 'follower'), 0) AS followers,
-        coalesce(sum(daily_count_changes.change) FILTER (
-            WHERE daily_count_changes.measure = 'following'), 0) AS following,
-        coalesce(sum(daily_count_changes.change) FILTER (
-            WHERE daily_count_changes.measure = 'mutual'), 0) AS mutuals
+        any_value(report_dates.followers) AS followers,
+        any_value(report_dates.following) AS following,
+        coalesce(sum(daily_mutual_changes.change), 0) AS mutuals
     FROM report_dates
-    LEFT JOIN daily_count_changes
-        ON daily_count_changes.change_date <= report_dates.snapshot_date
+    LEFT JOIN daily_mutual_changes
+        ON daily_mutual_changes.change_date <= report_dates.snapshot_date
     GROUP BY report_dates.snapshot_date
 ),
 
