@@ -42,9 +42,9 @@ first_follower_snapshot AS (
 ),
 
 -- The followers with an episode to recompute: one that ended after $cutoff. Only their
--- episodes are read below, since an episode's number counts the user's earlier ones alone:
--- numbering every short follow of the history cost 0.13 s on day 91 at 10M followers (258k
--- episodes), and more each day.
+-- episodes are read below, since an episode's number counts the user's earlier ones alone.
+-- Numbering every short follow of the history (258k on day 91 at 10M followers, more each day)
+-- made the model take 0.14 s there; it takes 0.09 s.
 recomputed_followers AS (
     SELECT DISTINCT follows.user_id
     FROM core.follow_edges AS follows
