@@ -87,25 +87,19 @@ questions_to_build AS (
              AND replies_fetches.fetched_at >= questions.posted_at + INTERVAL 24 HOUR)
 ),
 
-audiences AS (
-    SELECT
-        questions_to_build.tweet_id,
-        max(follower_snapshots.snapshot_date) AS audience_snapshot_date
-    FROM questions_to_build
-    LEFT JOIN follower_snapshots
-        ON follower_snapshots.snapshot_date <= CAST(questions_to_build.posted_at AS DATE)
-    GROUP BY questions_to_build.tweet_id
-),
-
 -- |F| is the audience snapshot's member count: the list as loaded, which core.follow_edges
 -- holds exactly (the intervals alive on a complete snapshot date are its list). Summing the
 -- intervals' starts and ends instead read every follower interval ever, more each day: the
 -- model took 0.12 s on day 91 at 10M followers, and takes 0.08 s.
-audience_sizes AS (
-    SELECT audiences.tweet_id, follower_snapshots.member_count AS audience
-    FROM audiences
+audiences AS (
+    SELECT
+        questions_to_build.tweet_id,
+        max(follower_snapshots.snapshot_date) AS audience_snapshot_date,
+        arg_max(follower_snapshots.member_count, follower_snapshots.snapshot_date) AS audience
+    FROM questions_to_build
     LEFT JOIN follower_snapshots
-        ON follower_snapshots.snapshot_date = audiences.audience_snapshot_date
+        ON follower_snapshots.snapshot_date <= CAST(questions_to_build.posted_at AS DATE)
+    GROUP BY questions_to_build.tweet_id
 ),
 
 -- The replies in the rebuilt questions' conversations, deduplicated as staging.stg_replies does
@@ -165,11 +159,11 @@ SELECT
     questions_to_build.posted_at,
     questions_to_build.detected_by,
     audiences.audience_snapshot_date,
-    CAST(audience_sizes.audience AS BIGINT) AS audience,
+    CAST(audiences.audience AS BIGINT) AS audience,
     CAST(coalesce(reply_summaries.repliers_24h, 0) AS BIGINT) AS repliers_24h,
     CAST(coalesce(follower_repliers.follower_repliers_24h, 0) AS BIGINT) AS follower_repliers_24h,
     CAST(
-        coalesce(follower_repliers.follower_repliers_24h, 0) / nullif(audience_sizes.audience, 0)
+        coalesce(follower_repliers.follower_repliers_24h, 0) / nullif(audiences.audience, 0)
         AS DOUBLE
     ) AS response_rate,
     CAST(coalesce(reply_summaries.replies_24h, 0) AS BIGINT) AS replies_24h,
@@ -183,6 +177,5 @@ SELECT
     END AS status
 FROM questions_to_build
 INNER JOIN audiences ON audiences.tweet_id = questions_to_build.tweet_id
-INNER JOIN audience_sizes ON audience_sizes.tweet_id = questions_to_build.tweet_id
 LEFT JOIN reply_summaries ON reply_summaries.tweet_id = questions_to_build.tweet_id
 LEFT JOIN follower_repliers ON follower_repliers.tweet_id = questions_to_build.tweet_id

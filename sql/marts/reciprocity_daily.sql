@@ -105,13 +105,13 @@ daily_mutual_changes AS (
 daily_counts AS (
     SELECT
         report_dates.snapshot_date,
-        any_value(report_dates.followers) AS followers,
-        any_value(report_dates.following) AS following,
+        report_dates.followers,
+        report_dates.following,
         coalesce(sum(daily_mutual_changes.change), 0) AS mutuals
     FROM report_dates
     LEFT JOIN daily_mutual_changes
         ON daily_mutual_changes.change_date <= report_dates.snapshot_date
-    GROUP BY report_dates.snapshot_date
+    GROUP BY report_dates.snapshot_date, report_dates.followers, report_dates.following
 ),
 
 -- Only episodes that ended in the window of a recomputed date matter.
