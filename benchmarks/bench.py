@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -318,12 +319,13 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     for followers in (parse_size(s) for s in args.sizes.split(",") if s):
         bench_size(followers, args, deadline)
-    # Every size benched so far, this run or an earlier one.
+    # Every size benched so far, this run or an earlier one: its file is named for the size
+    # (1m.json); other benchmarks write their results next to them.
     states = sorted(
         (
             json.loads(p.read_text())
             for p in RESULTS.glob("*.json")
-            if p.stem != "summary" and not p.stem.startswith("history_growth")
+            if re.fullmatch(r"\d+[km]?", p.stem)
         ),
         key=lambda state: state["followers"],
     )
