@@ -8,6 +8,13 @@ stay empty. So a date leaving the raw window is a DROP TABLE, which DuckDB check
 where a DELETE of its rows (11M list rows and 11M profiles at 10M followers) had to be written to
 the WAL and checkpointed. What that saves a day is measured in docs/performance.md ("One table
 per day"): 0.1-0.4 s at 1M, within the noise at 10M.
+
+raw.users also reads the kept tables `raw_days.users_kept_<account_id>_<yyyymmdd>`: what
+compaction keeps of one dropped date, for the days in which most of it can still be dropped (a
+follow kept as possibly short outlasts the churn window). Those deletes, made in the base table,
+had each checkpoint's vacuum rewrite the base's last row groups: 0.3 s a day at 10M followers. A
+kept table is a single row group, which the vacuum leaves alone, and it moves into the base (an
+append) once its rows are settled.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ DATE_COLUMNS = {
     "raw.users": "observed_on",
 }
 _PARTITION = re.compile(r"(?P<table>[a-z_]+)_(?P<account_id>\d+)_(?P<day>\d{8})")
+_KEPT = "_kept"
 
 
 def _table_name(view: str) -> str:
@@ -40,6 +48,10 @@ def partition_name(view: str, account_id: int, day: date) -> str:
     return f"{base(view)}_{account_id}_{day:%Y%m%d}"
 
 
+def kept_name(view: str, account_id: int, day: date) -> str:
+    return f"{base(view)}{_KEPT}_{account_id}_{day:%Y%m%d}"
+
+
 def partitions(
     con: duckdb.DuckDBPyConnection,
     view: str,
@@ -47,6 +59,22 @@ def partitions(
     through: date = date.max,
 ) -> list[tuple[int, date, str]]:
     """(account id, date, table) of `view`'s partitions up to `through`, by date."""
+    return _dated_tables(con, _table_name(view), account_id, through)
+
+
+def kept_tables(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    account_id: int | None = None,
+    through: date = date.max,
+) -> list[tuple[int, date, str]]:
+    """(account id, date, table) of `view`'s kept tables up to `through`, by date."""
+    return _dated_tables(con, _table_name(view) + _KEPT, account_id, through)
+
+
+def _dated_tables(
+    con: duckdb.DuckDBPyConnection, table: str, account_id: int | None, through: date
+) -> list[tuple[int, date, str]]:
     found = []
     for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
@@ -54,7 +82,7 @@ def partitions(
         [SCHEMA],
     ).fetchall():
         match = _PARTITION.fullmatch(name)
-        if match and match["table"] == _table_name(view):
+        if match and match["table"] == table:
             owner = int(match["account_id"])
             day = datetime.strptime(match["day"], "%Y%m%d").date()
             if (account_id is None or owner == account_id) and day <= through:
@@ -62,10 +90,12 @@ def partitions(
     return sorted(found, key=lambda found_partition: (found_partition[1], found_partition[0]))
 
 
-def create(con: duckdb.DuckDBPyConnection, view: str, account_id: int, day: date) -> str:
-    """An empty partition of (account, date), with its base table's columns and NOT NULLs; the
-    view reads it at once."""
-    name = partition_name(view, account_id, day)
+def create(
+    con: duckdb.DuckDBPyConnection, view: str, account_id: int, day: date, kept: bool = False
+) -> str:
+    """An empty partition of (account, date), or its kept table, with the base table's columns
+    and NOT NULLs; the view reads it at once."""
+    name = (kept_name if kept else partition_name)(view, account_id, day)
     definitions = ", ".join(
         f"{column} {data_type}" + ("" if nullable else " NOT NULL")
         for column, data_type, nullable in _base_columns(con, view)
@@ -76,8 +106,9 @@ def create(con: duckdb.DuckDBPyConnection, view: str, account_id: int, day: date
 
 
 def drop(con: duckdb.DuckDBPyConnection, view: str, account_id: int, day: date) -> None:
-    """Remove every row of (account, date) from `view`: its partition and its base rows."""
+    """Remove every row of (account, date) from `view`: its partition, kept table, base rows."""
     con.execute(f"DROP TABLE IF EXISTS {partition_name(view, account_id, day)}")
+    con.execute(f"DROP TABLE IF EXISTS {kept_name(view, account_id, day)}")
     con.execute(
         f"DELETE FROM {base(view)} WHERE account_id = ? AND {DATE_COLUMNS[view]} = ?",
         [account_id, day],
@@ -90,6 +121,22 @@ def drop_partitions(con: duckdb.DuckDBPyConnection, view: str, names: list[str])
     for name in names:
         con.execute(f"DROP TABLE {name}")
     _refresh(con, view)
+
+
+def settle(con: duckdb.DuckDBPyConnection, view: str, names: list[str]) -> None:
+    """Move the rows of kept tables into the base table, and drop them."""
+    column_list = columns(con, view)
+    for name in names:
+        con.execute(f"INSERT INTO {base(view)} SELECT {column_list} FROM {name}")
+        con.execute(f"DROP TABLE {name}")
+    _refresh(con, view)
+
+
+def compacted(con: duckdb.DuckDBPyConnection, view: str) -> str:
+    """A subquery of what compaction kept of `view`'s dropped dates: base and kept tables."""
+    column_list = columns(con, view)
+    sources = [base(view), *(name for _, _, name in kept_tables(con, view))]
+    return "(" + " UNION ALL ".join(f"SELECT {column_list} FROM {s}" for s in sources) + ")"
 
 
 def columns(con: duckdb.DuckDBPyConnection, view: str) -> str:
@@ -114,7 +161,11 @@ def _refresh(con: duckdb.DuckDBPyConnection, view: str) -> None:
         "AND schema_name = ? AND view_name = ?",
         view.split("."),
     ).fetchone()
-    sources = [base(view), *(name for _, _, name in partitions(con, view))]
+    sources = [
+        base(view),
+        *(name for _, _, name in kept_tables(con, view)),
+        *(name for _, _, name in partitions(con, view)),
+    ]
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS "
         + " UNION ALL ".join(f"SELECT {column_list} FROM {source}" for source in sources)

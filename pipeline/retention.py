@@ -13,7 +13,8 @@ followers list and a profile per user. So, per account, the raw tables keep ever
 
 `compact` applies this after each transform, when core.follow_edges agrees with every loaded
 date. Each loaded date is a table of its own (pipeline/partitions.py), so a day that leaves the
-window is dropped whole, once its still-needed profiles are copied to the base table. It judges
+window is dropped whole, once its still-needed profiles are copied to a kept table of their
+own (settled into the base table once few of them can still be dropped). It judges
 again only the old observations of the users whose need can have changed since the last
 compaction (a full rebuild's cutoff, or a new churn window, makes that everyone), so it no longer
 checks every profile that history keeps each day. A rerun or an out-of-order backfill can change
@@ -33,7 +34,7 @@ from pipeline import landing, partitions
 from pipeline.config import Account, Settings
 from pipeline.warehouse import bind
 
-# Where the old profiles that compaction keeps, and those `restoring` reads back, are stored.
+# Where the old profiles that compaction has settled, and those `restoring` reads back, are stored.
 _KEPT_PROFILES = partitions.base("raw.users")
 
 # Follows that mart.churners may read profiles of: short ones (at most churn_window_days), and
@@ -48,16 +49,16 @@ _SHORT_FOLLOWS = """
 """
 
 # Two passes, so that no join is built over every old row more than once. First the bulk: each
-# partition (one loaded date, pipeline/partitions.py) that left the window keeps, in the base
-# table, the profiles of users not seen again on the window's first day and those that can be
-# the first or the last profile with counts of a short follow, and is dropped. Then the few rows
-# left in the base.
+# partition (one loaded date, pipeline/partitions.py) that left the window keeps, in a kept table
+# of its date, the profiles of users not seen again on the window's first day and those that can
+# be the first or the last profile with counts of a short follow, and is dropped. Then the few
+# rows left in the base and kept tables (what compaction kept: `compacted`).
 #
 # mart.churners reads only the first and the last profile with counts of a follow, so a day's
 # profile in a follow that already has an earlier one with counts kept, and a later one with
 # counts on the window's first day, is not kept: it can be neither, and a row not copied is
 # neither written nor deleted again, which the commit's checkpoint pays for. The bulk pass keeps
-# a superset (a follow's last profile can be in the base, after a backfill); the second pass
+# a superset (a follow's last profile can be kept already, after a backfill); the second pass
 # applies the exact rule.
 #
 # The second pass looks only at the users whose old rows can have become droppable since the last
@@ -66,22 +67,22 @@ _SHORT_FOLLOWS = """
 # 10-18k users more a day). Everything older than $near_from was judged by an earlier
 # compaction (or read back by `restoring` as a user's latest) and stays needed unless its user is
 # observed again, on a date after $changed_after (as every date loaded since the last transform
-# is). Every row that enters the base (kept from a partition after the last horizon, or restored
-# by `restoring` near a change, after $near_from) lies inside the second pass's scope until a
-# compaction has judged it against the days after it. The bulk pass reads the base only for the
-# earlier profiles of the leaving day's short follows: a few thousand users at 10M followers.
+# is). Every row that is kept (from a partition after the last horizon, or restored by
+# `restoring` near a change, after $near_from) lies inside the second pass's scope until a
+# compaction has judged it against the days after it. The bulk pass reads what was kept only for
+# the earlier profiles of the leaving day's short follows: a few thousand users at 10M followers.
 #
 # The kept users are found on their ids before any profile is read: a filter that carried every
 # column of the partition through the joins over 11M ids cost 0.1-0.2 s more at 10M followers.
 _KEEP_FROM_PARTITION = f"""
-INSERT INTO {_KEPT_PROFILES}
+INSERT INTO {{kept_table}}
 WITH short_follows_on_leaving_day AS (
     SELECT user_id, valid_from, valid_to FROM ({_SHORT_FOLLOWS}) AS follow
     WHERE follow.valid_from <= $leaving_day
       AND (follow.valid_to IS NULL OR follow.valid_to > $leaving_day)
 ),
 users_counted_earlier_in_follow AS (
-    SELECT earlier.user_id FROM {_KEPT_PROFILES} AS earlier
+    SELECT earlier.user_id FROM {{compacted}} AS earlier
     INNER JOIN short_follows_on_leaving_day AS follow
         ON follow.user_id = earlier.user_id
         AND earlier.observed_on >= follow.valid_from
@@ -189,19 +190,16 @@ SELECT user_id, first_counted_on FROM short_follow_bounds
 UNION
 SELECT user_id, last_counted_on FROM short_follow_bounds
 """,
-    f"""
-DELETE FROM {_KEPT_PROFILES} AS old
+)
+_DROP_UNNEEDED = """
+DELETE FROM {kept} AS old
 WHERE old.account_id = $account_id
   AND old.observed_on <= $horizon
   AND old.user_id IN (SELECT user_id FROM compaction_users)
   AND NOT EXISTS (
       SELECT 1 FROM needed_observations AS needed
       WHERE needed.user_id = old.user_id AND needed.observed_on = old.observed_on)
-""",
-    "DROP TABLE needed_observations",
-    "DROP TABLE compaction_observations",
-    "DROP TABLE compaction_users",
-)
+"""
 
 
 def horizon(con: duckdb.DuckDBPyConnection, account_id: int, settings: Settings) -> date | None:
@@ -250,12 +248,34 @@ def compact(
     for leaving_day, partition in leaving:
         day_parameters = {**parameters, "leaving_day": leaving_day}
         _find_departed_users(con, partition, day_parameters)
-        keep = _KEEP_FROM_PARTITION.format(columns=profile_columns, partition=partition)
+        keep = _KEEP_FROM_PARTITION.format(
+            columns=profile_columns,
+            partition=partition,
+            kept_table=partitions.create(con, "raw.users", account_id, leaving_day, kept=True),
+            compacted=partitions.compacted(con, "raw.users"),
+        )
         con.execute(keep, bind(keep, day_parameters))
     con.execute("DROP TABLE IF EXISTS departed_users")
     partitions.drop_partitions(con, "raw.users", [partition for _, partition in leaving])
     for statement in _COMPACT_USERS:
         con.execute(statement, bind(statement, parameters))
+    kept_tables = partitions.kept_tables(con, "raw.users", account_id)
+    for kept in [_KEPT_PROFILES, *(name for _, _, name in kept_tables)]:
+        drop_unneeded = _DROP_UNNEEDED.format(kept=kept)
+        con.execute(drop_unneeded, bind(drop_unneeded, parameters))
+    for temporary in ("needed_observations", "compaction_observations", "compaction_users"):
+        con.execute(f"DROP TABLE {temporary}")
+    # A kept date's rows are settled once every follow they were kept for is longer than
+    # churn_window_days or has ended: then only a user observed again drops one.
+    settled_through = last_outside - timedelta(days=settings.churn_window_days + 1)
+    partitions.settle(
+        con,
+        "raw.users",
+        [
+            name
+            for _, _, name in partitions.kept_tables(con, "raw.users", account_id, settled_through)
+        ],
+    )
     con.execute(
         "INSERT OR REPLACE INTO meta.raw_compaction VALUES (?, ?, ?)",
         [account_id, last_outside, settings.churn_window_days],

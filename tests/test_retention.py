@@ -260,10 +260,18 @@ def test_days_that_leave_the_raw_window_leave_no_partition(short_settings):
     con = run(short_settings, sorted(FOLLOWERS.items()))
     for view in partitions.DATE_COLUMNS:
         assert [day for _, day, _ in partitions.partitions(con, view)] == [D[8]]
-    # What compaction kept of older days is in the base table; the lists keep none.
+    # What compaction kept of older days is in the base table once settled (days up to the
+    # horizon, day 7, less churn_window_days + 1), and before that in a kept table of its day;
+    # the lists keep none.
     assert con.execute(
         "SELECT user_id, observed_on FROM raw_days.users ORDER BY ALL"
-    ).fetchall() == [(2, D[3]), (2, D[4]), (3, D[6]), (4, D[7])]
+    ).fetchall() == [(2, D[3]), (2, D[4])]
+    kept_tables = partitions.kept_tables(con, "raw.users")
+    assert [day for _, day, _ in kept_tables] == [D[5], D[6], D[7]]
+    assert [
+        con.execute(f"SELECT user_id, observed_on FROM {name}").fetchall()
+        for _, _, name in kept_tables
+    ] == [[], [(3, D[6])], [(4, D[7])]]
     for base in ("raw_days.follower_snapshot", "raw_days.following_snapshot"):
         assert con.execute(f"SELECT count(*) FROM {base}").fetchone() == (0,)
 
