@@ -55,15 +55,11 @@ recomputed_followers AS (
       AND follows.valid_to - follows.valid_from <= $churn_window_days
 ),
 
--- Only ended intervals can be short follows. Saying so lets the scan skip the row groups that
--- hold only open ones (most of the table: an interval is rewritten at the end when it closes),
--- where the semi join alone probed every interval: 0.07 s on day 91 at 10M followers.
 follower_intervals AS (
     SELECT follows.user_id, follows.valid_from, follows.valid_to
     FROM core.follow_edges AS follows
     SEMI JOIN recomputed_followers ON recomputed_followers.user_id = follows.user_id
     WHERE follows.account_id = $account_id AND follows.direction = 'follower'
-      AND follows.valid_to IS NOT NULL
 ),
 
 following_intervals AS (
