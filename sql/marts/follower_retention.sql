@@ -61,16 +61,18 @@ recent_intervals AS (
     WHERE valid_from > (SELECT appeared_after FROM appearance_bound)
 ),
 
--- Of the followers with a recent interval, those who had one before. (Found from the old
--- intervals' side, so that the join's hash table holds the few recent ones, not 10M. An old
--- interval still open would overlap the recent one: only closed ones, 0.6M of 10M on day 91 at
--- 10M followers, are looked up.)
+-- Of the followers with a recent interval, those who had one before. An old interval still open
+-- would overlap the recent one, so only closed ones are looked up, and the join's hash table
+-- holds them: 0.66M on day 99 at 10M followers, where the recent intervals are 2.0M (hashing
+-- those instead took the model 0.37 s there, against 0.31 s).
 returning_followers AS (
-    SELECT DISTINCT earlier.user_id
-    FROM follower_intervals AS earlier
-    SEMI JOIN recent_intervals ON recent_intervals.user_id = earlier.user_id
-    WHERE earlier.valid_from <= (SELECT appeared_after FROM appearance_bound)
-      AND earlier.valid_to IS NOT NULL
+    SELECT DISTINCT recent_intervals.user_id
+    FROM recent_intervals
+    SEMI JOIN (
+        SELECT user_id FROM follower_intervals
+        WHERE valid_from <= (SELECT appeared_after FROM appearance_bound)
+          AND valid_to IS NOT NULL
+    ) AS earlier ON earlier.user_id = recent_intervals.user_id
 ),
 
 -- Only a follower with a closed recent interval can have more than one.
