@@ -22,6 +22,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -369,6 +370,14 @@ def _young_followers(growth: dict) -> int:
     return growth.get("young_followers", growth["followers"])
 
 
+def _paired_spread(growth: dict) -> str:
+    """The range and median of a back-to-back run's per-repeat ratios, when it recorded them."""
+    pairs = sorted(growth.get("paired_ratios", []))
+    if not pairs:
+        return ""
+    return f"; repeats {pairs[0]:.3f}-{pairs[-1]:.3f}x, median {statistics.median(pairs):.3f}x"
+
+
 def _met(ok: bool | None) -> str:
     return "not measured" if ok is None else ("met" if ok else "**missed**")
 
@@ -453,7 +462,7 @@ def targets(states: dict, summary: dict) -> list[str]:
                     else ""
                 ),
                 f"{fastest['old']['daily_run']:.2f} / {fastest['young']['daily_run']:.2f} s "
-                f"= {ratio:.3f}x ({growth['commit']})",
+                f"= {ratio:.3f}x{_paired_spread(growth)} ({growth['commit']})",
                 _met(ratio <= 1.25),
             )
         )

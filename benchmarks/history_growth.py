@@ -147,6 +147,12 @@ def main() -> None:
             for step in fastest_cpu["old"]
         },
         "peak_rss_mb": {name: max(r["rss_mb"] for r in rs) for name, rs in runs.items()},
+        # Each repeat's old run over the young run just before it: their spread is the noise
+        # that the fastest-of-N ratio above cannot show.
+        "paired_ratios": [
+            sum(old[step] for step in DAILY_RUN) / sum(young[step] for step in DAILY_RUN)
+            for young, old in zip(runs["young"], runs["old"], strict=True)
+        ],
         "repeat": args.repeat,
         "commit": commit(),
         "machine": machine(),

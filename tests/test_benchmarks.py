@@ -97,6 +97,19 @@ def test_a_back_to_back_run_decides_the_speed_targets_after_history(tmp_path, mo
     )
 
 
+def test_a_back_to_back_run_shows_the_spread_of_its_repeats(tmp_path, monkeypatch):
+    growth = {
+        **growth_result(10_000_000, (20.0, 24.5), (2000.0, 2100.0)),
+        "paired_ratios": [1.31, 1.19, 1.22],
+    }
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m.json", growth)
+
+    assert rows["10m: day-91 run <= 1.25x the day-2 run, measured back to back"] == (
+        "24.50 / 20.00 s = 1.225x; repeats 1.190-1.310x, median 1.220x (abc1234)",
+        "met",
+    )
+
+
 def test_a_same_size_run_is_told_apart_and_decides_only_the_history_target(tmp_path, monkeypatch):
     growth = {
         **growth_result(1_000_000, (4.4, 5.6), (500.0, 550.0)),
