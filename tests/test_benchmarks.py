@@ -108,6 +108,13 @@ def test_a_back_to_back_run_shows_the_spread_of_its_repeats(tmp_path, monkeypatc
         "24.50 / 20.00 s = 1.225x; repeats 1.190-1.310x, median 1.220x (abc1234)",
         "met",
     )
+    # The fastest of each side within the target, but most repeats over it.
+    growth["paired_ratios"] = [1.31, 1.19, 1.26]
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m.json", growth)
+    assert rows["10m: day-91 run <= 1.25x the day-2 run, measured back to back"] == (
+        "24.50 / 20.00 s = 1.225x; repeats 1.190-1.310x, median 1.260x (abc1234)",
+        "**missed**",
+    )
 
 
 def test_a_same_size_run_is_told_apart_and_decides_only_the_history_target(tmp_path, monkeypatch):
