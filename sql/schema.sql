@@ -29,8 +29,9 @@ CREATE VIEW IF NOT EXISTS raw.following_snapshot AS
 SELECT account_id, snapshot_date, user_id FROM raw_days.following_snapshot;
 COMMENT ON VIEW raw.following_snapshot IS 'One row per account, snapshot date and followed account, as extracted: complete lists of the last raw_retention_days days (and of dates loaded since the last transform). An older list is in core.follow_edges: the following intervals alive on its date.';
 
--- Its base holds the old profiles that compaction keeps and those a rerun or backfill restores
--- (pipeline/retention.py).
+-- Its base holds the old profiles that compaction keeps, once settled (until then each dropped
+-- date's are in a kept table of their own), and those a rerun or backfill restores
+-- (pipeline/partitions.py, pipeline/retention.py).
 CREATE TABLE IF NOT EXISTS raw_days.users (
     account_id BIGINT NOT NULL,
     observed_on DATE NOT NULL,
