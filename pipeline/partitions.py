@@ -12,7 +12,7 @@ per day"): 0.1-0.4 s at 1M, within the noise at 10M.
 raw.users also reads the kept tables `raw_days.users_kept_<account_id>_<yyyymmdd>`: what
 compaction keeps of one dropped date, for the days in which most of it can still be dropped (a
 follow kept as possibly short outlasts the churn window). Those deletes, made in the base table,
-had each checkpoint's vacuum rewrite the base's last row groups: 0.3 s a day at 10M followers. A
+had the checkpoint's vacuum rewrite the base's last row groups: up to 0.3 s a day at 10M. A
 kept table is a single row group, which the vacuum leaves alone, and it moves into the base (an
 append) once its rows are settled.
 """

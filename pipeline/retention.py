@@ -248,10 +248,11 @@ def compact(
     for leaving_day, partition in leaving:
         day_parameters = {**parameters, "leaving_day": leaving_day}
         _find_departed_users(con, partition, day_parameters)
+        kept_table = partitions.create(con, "raw.users", account_id, leaving_day, kept=True)
         keep = _KEEP_FROM_PARTITION.format(
             columns=profile_columns,
             partition=partition,
-            kept_table=partitions.create(con, "raw.users", account_id, leaving_day, kept=True),
+            kept_table=kept_table,
             compacted=partitions.compacted(con, "raw.users"),
         )
         con.execute(keep, bind(keep, day_parameters))
@@ -269,12 +270,7 @@ def compact(
     # churn_window_days or has ended: then only a user observed again drops one.
     settled_through = last_outside - timedelta(days=settings.churn_window_days + 1)
     partitions.settle(
-        con,
-        "raw.users",
-        [
-            name
-            for _, _, name in partitions.kept_tables(con, "raw.users", account_id, settled_through)
-        ],
+        con, "raw.users", [name for _, day, name in kept_tables if day <= settled_through]
     )
     con.execute(
         "INSERT OR REPLACE INTO meta.raw_compaction VALUES (?, ?, ?)",
