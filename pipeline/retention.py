@@ -35,7 +35,7 @@ from pipeline.config import Account, Settings
 from pipeline.warehouse import bind
 
 # Where the old profiles that compaction has settled, and those `restoring` reads back, are stored.
-_KEPT_PROFILES = partitions.base("raw.users")
+_SETTLED_PROFILES = partitions.base("raw.users")
 
 # Follows that mart.churners may read profiles of: short ones (at most churn_window_days), and
 # open ones that could still end short at the next snapshot. A follow already in the first
@@ -261,7 +261,7 @@ def compact(
     for statement in _COMPACT_USERS:
         con.execute(statement, bind(statement, parameters))
     kept_tables = partitions.kept_tables(con, "raw.users", account_id)
-    for kept in [_KEPT_PROFILES, *(name for _, _, name in kept_tables)]:
+    for kept in [_SETTLED_PROFILES, *(name for _, _, name in kept_tables)]:
         drop_unneeded = _DROP_UNNEEDED.format(kept=kept)
         con.execute(drop_unneeded, bind(drop_unneeded, parameters))
     for temporary in ("needed_observations", "compaction_observations", "compaction_users"):
@@ -428,7 +428,7 @@ def _insert_observations(
 
     path = landing.data_path(settings.landing_dir, "users", account.handle, observed_on)
     con.execute(
-        f"""INSERT INTO {_KEPT_PROFILES}
+        f"""INSERT INTO {_SETTLED_PROFILES}
             SELECT * FROM ({users_select()}) AS landed
             WHERE landed.user_id IN (SELECT user_id FROM {users})
               AND landed.user_id NOT IN (

@@ -7,10 +7,12 @@ from datetime import date
 import duckdb
 import pytest
 
-from benchmarks import api_cost, baseline, bench, history_growth, load_timings
+from benchmarks import api_cost, baseline, bench, history_growth, load_timings, same_rows
 from benchmarks.bench import compare
 from benchmarks.run_step import config_for, history
 from pipeline import extract, landing, partitions
+from pipeline.config import default_settings
+from pipeline.warehouse import connect
 
 
 def test_the_baseline_computes_the_marts_outputs(tmp_path):
@@ -210,3 +212,37 @@ def test_history_growth_moves_an_old_layout_warehouse_once_before_copying_it(tmp
         assert con.execute(
             "SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw' ORDER BY ALL"
         ).fetchall() == [("follower_snapshot",), ("following_snapshot",), ("users",)]
+
+
+def test_same_rows_tells_a_changed_row_from_the_run_clock(tmp_path, monkeypatch, capsys):
+    paths = []
+    for name, (loaded_at, episodes) in {
+        "a": ("2026-12-06 03:00:00", [(7, "2026-01-02", "2026-01-05")]),
+        "b": ("2026-12-06 04:00:00", [(7, "2026-01-02", "2026-01-06")]),
+    }.items():
+        settings = default_settings(data_dir=tmp_path / name, db_path=tmp_path / f"{name}.duckdb")
+        con = connect(settings)
+        con.execute(
+            "INSERT INTO meta.snapshots (account_id, snapshot_date, kind, source, row_count, "
+            "status, loaded_at) VALUES (1, DATE '2026-01-02', 'followers', 'simulated', 3, "
+            "'complete', ?)",
+            [loaded_at],
+        )
+        for user_id, followed_on, unfollowed_on in episodes:
+            con.execute(
+                "INSERT INTO truth.churn_episodes VALUES (1, ?, ?, ?)",
+                [user_id, followed_on, unfollowed_on],
+            )
+        con.close()
+        paths.append(str(settings.db_path))
+    monkeypatch.setattr("sys.argv", ["same_rows", *paths])
+
+    with pytest.raises(SystemExit) as exit_info:
+        same_rows.main()
+
+    assert exit_info.value.code == 1
+    printed = capsys.readouterr().out.splitlines()
+    # The snapshot differs only in when it was loaded; the planted episode in when it ended.
+    assert "meta.snapshots: 1 rows, 0 only in a, 0 only in b" in printed
+    assert "truth.churn_episodes: 1 rows, 1 only in a, 1 only in b" in printed
+    assert printed[-1] == "1 relations differ"
