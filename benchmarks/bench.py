@@ -362,7 +362,9 @@ def _compared_to(growth: dict) -> str:
 def _history_growth() -> list[dict]:
     """The back-to-back runs of benchmarks/history_growth.py, smallest account first."""
     growth = [json.loads(p.read_text()) for p in RESULTS.glob("history_growth-*.json")]
-    return sorted(growth, key=lambda g: (g["followers"], _young_followers(g)))
+    return sorted(
+        growth, key=lambda g: (g["followers"], _day_number(g, "old"), _young_followers(g))
+    )
 
 
 def _young_followers(growth: dict) -> int:

@@ -8,18 +8,20 @@ can drift in that time; comparing those days then mixes history with the machine
 same two daily runs in alternation, minutes apart: day 2 of a fresh warehouse, and the day
 after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/10m after a
 90-day `make bench`). Each run starts from a copy of its warehouse, so every repeat does the same
-work. Writes benchmarks/results/history_growth-<size>.json (per step, the fastest wall seconds of
-each, and their ratio; the same for CPU seconds; the largest peak RSS of any step), which
-benchmarks/RESULTS.md shows at the next `make bench`. The targets are wall times; the CPU seconds
-show how much of a gap is the work itself, on a VM whose wall times drift with its neighbours.
+work. Writes benchmarks/results/history_growth-<size>-day<N>.json, N the old day's number (per
+step, the fastest wall seconds of each, and their ratio; the same for CPU seconds; the largest
+peak RSS of any step), which benchmarks/RESULTS.md shows at the next `make bench`. The targets
+are wall times; the CPU seconds show how much of a gap is the work itself, on a VM whose wall
+times drift with its neighbours.
 
 The simulated accounts grow (the brand by about 10% in 90 days), so the old day also runs a
 bigger account. `--same-size` makes the young account as big as the old one on its last day
-(history_growth-<size>-same-size.json): what history alone adds.
+(history_growth-<size>-day<N>-same-size.json): what history alone adds.
 
-`--young-day 3` measures day 3 instead of day 2 (history_growth-<size>-day3.json). Day 3 is the
-first day whose transform compacts raw (the window of raw_retention_days is full), which it then
-does every day at the same cost: against day 3, the old day shows what history adds beyond it.
+`--young-day 3` measures day 3 instead of day 2 (history_growth-<size>-day<N>-from-day3.json).
+Day 3 is the first day whose transform compacts raw (the window of raw_retention_days is full),
+which it then does every day at the same cost: against day 3, the old day shows what history
+adds beyond it.
 """
 
 from __future__ import annotations
@@ -158,8 +160,11 @@ def main() -> None:
         "machine": machine(),
     }
     text = json.dumps(result, indent=1)
-    suffix = ("-same-size" if args.same_size else "") + (
-        f"-day{args.young_day}" if args.young_day != 2 else ""
+    # One file per old day: runs after 99 and after 365 days of history are kept side by side.
+    suffix = (
+        f"-day{(old_day - EPOCH).days + 1}"
+        + ("-same-size" if args.same_size else "")
+        + (f"-from-day{args.young_day}" if args.young_day != 2 else "")
     )
     (RESULTS / f"history_growth-{label(args.followers)}{suffix}.json").write_text(text)
     print(text)

@@ -86,7 +86,7 @@ def growth_result(followers: int, seconds: tuple[float, float], rss_mb: tuple[fl
 
 def test_a_back_to_back_run_decides_the_speed_targets_after_history(tmp_path, monkeypatch):
     growth = growth_result(10_000_000, (20.0, 24.5), (2000.0, 4200.0))
-    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m.json", growth)
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m-day91.json", growth)
 
     # 24.5 s is within 30 s, but 4.1 GB on day 91 is over 4 GB.
     assert rows["10m followers: daily run <= 30 s and <= 4 GB peak RSS, measured back to back"] == (
@@ -104,7 +104,7 @@ def test_a_back_to_back_run_shows_the_spread_of_its_repeats(tmp_path, monkeypatc
         **growth_result(10_000_000, (20.0, 24.5), (2000.0, 2100.0)),
         "paired_ratios": [1.31, 1.19, 1.22],
     }
-    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m.json", growth)
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m-day91.json", growth)
 
     assert rows["10m: day-91 run <= 1.25x the day-2 run, measured back to back"] == (
         "24.50 / 20.00 s = 1.225x; repeats 1.190-1.310x, median 1.220x (abc1234)",
@@ -112,7 +112,7 @@ def test_a_back_to_back_run_shows_the_spread_of_its_repeats(tmp_path, monkeypatc
     )
     # The fastest of each side within the target, but most repeats over it.
     growth["paired_ratios"] = [1.31, 1.19, 1.26]
-    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m.json", growth)
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m-day91.json", growth)
     assert rows["10m: day-91 run <= 1.25x the day-2 run, measured back to back"] == (
         "24.50 / 20.00 s = 1.225x; repeats 1.190-1.310x, median 1.260x (abc1234)",
         "**missed**",
@@ -124,7 +124,7 @@ def test_a_same_size_run_is_told_apart_and_decides_only_the_history_target(tmp_p
         **growth_result(1_000_000, (4.4, 5.6), (500.0, 550.0)),
         "young_followers": 1_096_718,
     }
-    rows = target_rows(tmp_path, monkeypatch, "history_growth-1m-same-size.json", growth)
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-1m-day91-same-size.json", growth)
 
     assert {target: row for target, row in rows.items() if "back to back" in target} == {
         "1m: day-91 run <= 1.25x the day-2 run, measured back to back (day 2 of an account as "
@@ -137,7 +137,7 @@ def test_a_run_against_day_3_names_its_days(tmp_path, monkeypatch):
         **growth_result(10_000_000, (20.0, 26.0), (2000.0, 2100.0)),
         "days": {"young": "2026-01-03", "old": "2026-04-01"},
     }
-    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m-day3.json", growth)
+    rows = target_rows(tmp_path, monkeypatch, "history_growth-10m-day91-from-day3.json", growth)
 
     assert rows["10m followers: daily run <= 30 s and <= 4 GB peak RSS, measured back to back"] == (
         "day 3: 20.0 s, 2.0 GB, day 91: 26.0 s, 2.1 GB (abc1234)",
@@ -147,6 +147,43 @@ def test_a_run_against_day_3_names_its_days(tmp_path, monkeypatch):
         "10m: day-91 run <= 1.25x the day-3 run (the first that compacts raw), "
         "measured back to back"
     ] == ("26.00 / 20.00 s = 1.300x (abc1234)", "**missed**")
+
+
+class LongestHistoryFirst:
+    """A results directory that lists the longest history's file first."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def glob(self, pattern):
+        return sorted(self.path.glob(pattern), key=lambda found: len(found.name), reverse=True)
+
+
+def test_runs_after_histories_of_different_lengths_each_decide_a_target(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "RESULTS", LongestHistoryFirst(tmp_path))
+    for number, old_day, seconds in ((365, "2026-12-31", 3.3), (99, "2026-04-09", 3.1)):
+        growth = {
+            **growth_result(1_000_000, (2.8, seconds), (500.0, 600.0)),
+            "days": {"young": "2026-01-02", "old": old_day},
+        }
+        (tmp_path / f"history_growth-1m-day{number}.json").write_text(json.dumps(growth))
+    summary = {
+        "api_cost": [],
+        "page_processing": {"seconds_per_page": 0.01, "share_of_rate_limit_budget": 0.003},
+    }
+    rows = [line.strip("| ").split(" | ") for line in bench.targets({}, summary)[2:]]
+
+    # The shorter history first, whatever order the files are listed in.
+    assert [cells[:2] for cells in rows if cells[0].startswith("1m: day-")] == [
+        [
+            "1m: day-99 run <= 1.25x the day-2 run, measured back to back",
+            "3.10 / 2.80 s = 1.107x (abc1234)",
+        ],
+        [
+            "1m: day-365 run <= 1.25x the day-2 run, measured back to back",
+            "3.30 / 2.80 s = 1.179x (abc1234)",
+        ],
+    ]
 
 
 @pytest.mark.parametrize("transform", [False, True])
