@@ -11,16 +11,16 @@ followers list and a profile per user. So, per account, the raw tables keep ever
   at most churn_window_days, the first and the last observation with counts made during it: the
   profiles mart.churners reads. Other observations are dropped.
 
-`compact` applies this in each transform, once core.follow_edges agrees with every loaded date
-and before the marts (which read only profiles it keeps). Each loaded date is a table of its own
-(pipeline/partitions.py), so a day that leaves the window is dropped whole, once its
-still-needed profiles are copied to a kept table of their own (settled into the base table once
-few of them can still be dropped). It judges again only the old observations of the users whose
-need can have changed since the last compaction (a full rebuild's cutoff, or a new churn window,
-makes that everyone), so it no longer checks every profile that history keeps each day. A rerun or an out-of-order backfill can change
-follows long gone, so `restoring` first re-reads, from the landing Parquet, the profiles its
-changes make needed again. So the tables depend only on what was loaded, never on the order: the
-same as one in-order run.
+`compact` applies this in each transform, once core.follow_edges agrees with every loaded date and
+before the marts (which read only profiles it keeps). Each loaded date is a table of its own
+(pipeline/partitions.py), so a day that leaves the window is dropped whole, once its still-needed
+profiles are copied to a kept table of their own (settled into the base table once few of them can
+still be dropped). It judges again only the old observations of the users whose need can have
+changed since the last compaction (a full rebuild's cutoff, or a new churn window, makes that
+everyone), so it no longer checks every profile that history keeps each day. A rerun or an out-of-
+order backfill can change follows long gone, so `restoring` first re-reads, from the landing
+Parquet, the profiles its changes make needed again. So the tables depend only on what was loaded,
+never on the order: the same as one in-order run.
 """
 
 from __future__ import annotations
