@@ -17,8 +17,8 @@ before the marts (which read only profiles it keeps). Each loaded date is a tabl
 profiles are copied to a kept table of their own (settled into the base table once few of them can
 still be dropped). It judges again only the old observations of the users whose need can have
 changed since the last compaction (a full rebuild's cutoff, or a new churn window, makes that
-everyone), so it no longer checks every profile that history keeps each day. A rerun or an out-of-
-order backfill can change follows long gone, so `restoring` first re-reads, from the landing
+everyone), so it no longer checks every profile that history keeps each day. A rerun or an
+out-of-order backfill can change follows long gone, so `restoring` first re-reads, from the landing
 Parquet, the profiles its changes make needed again. So the tables depend only on what was loaded,
 never on the order: the same as one in-order run.
 """
