@@ -372,6 +372,18 @@ def _young_followers(growth: dict) -> int:
     return growth.get("young_followers", growth["followers"])
 
 
+def _followers_cell(growth: dict, age: str) -> str:
+    """The account's followers on the day before a back-to-back run's young or old day."""
+    if age == "young":
+        return f"{_young_followers(growth):,}"
+    if "old_followers" in growth:
+        return f"{growth['old_followers']:,}"
+    if _young_followers(growth) != growth["followers"]:
+        return f"{_young_followers(growth):,}"
+    # Runs before 2026-12-06 night did not record it.
+    return f"{growth['followers']:,} on day 1"
+
+
 def _paired_spread(growth: dict) -> str:
     """The range and median of a back-to-back run's per-repeat ratios, when it recorded them."""
     pairs = sorted(growth.get("paired_ratios", []))
@@ -625,7 +637,8 @@ def render(states: dict, summary: dict) -> str:
             "",
             "An early day (day 2, or day 3: the first whose transform compacts raw) against the "
             "day after a long history, measured back to back "
-            "(`python -m benchmarks.history_growth`), the fastest of its repeats each:",
+            "(`python -m benchmarks.history_growth`), the fastest of its repeats each "
+            "(followers: the account's size on the day before):",
             "",
             "| followers | day | daily run s | its CPU s | validate | load | transform "
             "| peak RSS MB | commit |",
@@ -640,9 +653,8 @@ def render(states: dict, summary: dict) -> str:
                     else None
                 )
                 rss = g["peak_rss_mb"][name] if "peak_rss_mb" in g else None
-                followers = _young_followers(g) if name == "young" else g["followers"]
                 lines.append(
-                    f"| {followers:,} | {g['days'][name]} | {f['daily_run']:.2f} "
+                    f"| {_followers_cell(g, name)} | {g['days'][name]} | {f['daily_run']:.2f} "
                     f"| {'' if cpu is None else f'{cpu:.2f}'} "
                     f"| {f['validate']:.2f} | {f['load']:.2f} | {f['transform']:.2f} "
                     f"| {'' if rss is None else f'{rss:.0f}'} | {g['commit']} |"

@@ -102,10 +102,10 @@ def main() -> None:
     args = parser.parse_args()
 
     old_day = last_loaded_day(args.old, args.followers) + timedelta(days=1)
+    # The old account has grown since day 1: its size on the last day of its history.
+    old_followers = last_followers_count(args.old, args.followers)
     sizes = {
-        "young": last_followers_count(args.old, args.followers)
-        if args.same_size
-        else args.followers,
+        "young": old_followers if args.same_size else args.followers,
         "old": args.followers,
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,6 +138,7 @@ def main() -> None:
     result = {
         "followers": args.followers,
         "young_followers": sizes["young"],
+        "old_followers": old_followers,
         "days": {name: day.isoformat() for name, (_, day) in days.items()},
         "fastest_seconds": fastest,
         "old_over_young": {

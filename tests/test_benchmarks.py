@@ -186,6 +186,25 @@ def test_runs_after_histories_of_different_lengths_each_decide_a_target(tmp_path
     ]
 
 
+def test_the_figures_give_each_side_its_own_account_size():
+    plain = {**growth_result(1_000_000, (2.6, 2.9), (500.0, 600.0)), "old_followers": 1_104_909}
+    same_size = {
+        **growth_result(1_000_000, (2.7, 3.0), (500.0, 600.0)),
+        "young_followers": 1_104_909,
+    }
+    unrecorded = growth_result(10_000_000, (13.0, 16.0), (2000.0, 2300.0))
+
+    assert [bench._followers_cell(plain, age) for age in ("young", "old")] == [
+        "1,000,000",
+        "1,104,909",
+    ]
+    assert [bench._followers_cell(same_size, age) for age in ("young", "old")] == [
+        "1,104,909",
+        "1,104,909",
+    ]
+    assert bench._followers_cell(unrecorded, "old") == "10,000,000 on day 1"
+
+
 @pytest.mark.parametrize("transform", [False, True])
 def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(
     tmp_path, monkeypatch, capsys, transform
