@@ -56,19 +56,23 @@ def test_the_replay_of_x_api_reads_agrees_with_the_model():
     assert every_day["full_scan_share"] == 1.0
 
 
+# The least of a summary that bench.targets reads: no API cost rows, one page-processing figure.
+MINIMAL_SUMMARY = {
+    "api_cost": [],
+    "page_processing": {"seconds_per_page": 0.01, "share_of_rate_limit_budget": 0.003},
+}
+
+
+def target_cells() -> list[list[str]]:
+    """The targets table's rows, each as its cells."""
+    return [line.strip("| ").split(" | ") for line in bench.targets({}, MINIMAL_SUMMARY)[2:]]
+
+
 def target_rows(results, monkeypatch, name: str, growth: dict) -> dict[str, tuple[str, str]]:
     """The targets table, by target, with one back-to-back result written as `name`."""
     monkeypatch.setattr(bench, "RESULTS", results)
     (results / name).write_text(json.dumps(growth))
-    summary = {
-        "api_cost": [],
-        "page_processing": {"seconds_per_page": 0.01, "share_of_rate_limit_budget": 0.003},
-    }
-    lines = bench.targets({}, summary)[2:]
-    return {
-        cells[0]: (cells[1], cells[2])
-        for cells in (line.strip("| ").split(" | ") for line in lines)
-    }
+    return {cells[0]: (cells[1], cells[2]) for cells in target_cells()}
 
 
 def growth_result(followers: int, seconds: tuple[float, float], rss_mb: tuple[float, float]):
@@ -167,14 +171,9 @@ def test_runs_after_histories_of_different_lengths_each_decide_a_target(tmp_path
             "days": {"young": "2026-01-02", "old": old_day},
         }
         (tmp_path / f"history_growth-1m-day{number}.json").write_text(json.dumps(growth))
-    summary = {
-        "api_cost": [],
-        "page_processing": {"seconds_per_page": 0.01, "share_of_rate_limit_budget": 0.003},
-    }
-    rows = [line.strip("| ").split(" | ") for line in bench.targets({}, summary)[2:]]
 
     # The shorter history first, whatever order the files are listed in.
-    assert [cells[:2] for cells in rows if cells[0].startswith("1m: day-")] == [
+    assert [cells[:2] for cells in target_cells() if cells[0].startswith("1m: day-")] == [
         [
             "1m: day-99 run <= 1.25x the day-2 run, measured back to back",
             "3.10 / 2.80 s = 1.107x (abc1234)",
