@@ -47,6 +47,9 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
             f"The warehouse {path} is locked by {_holder(str(error))}. DuckDB allows one writing "
             "process: close that session (or open it read-only) and run again."
         ) from error
+    # DuckDB draws a progress bar on any statement over 2 s (a 10M account's load has several):
+    # in an Airflow task log, kilobytes of terminal escapes a run.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         try:
             # A warehouse from before pipeline/partitions.py has plain tables where the raw views
