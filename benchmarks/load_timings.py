@@ -1,7 +1,7 @@
 """Where a daily load spends its time: its costliest statements, the commit and the checkpoint.
 
     python -m benchmarks.load_timings --followers 1m --data-dir DIR --date YYYY-MM-DD [--repeat 3]
-        [--transform] [--max-vacuum-tasks 0]
+        [--transform] [--max-vacuum-tasks 0] [--shown 8]
 
 DIR holds a warehouse whose last loaded date is the day before DATE, and DATE's landing
 partitions (`python -m benchmarks.run_step extract --data-dir DIR --followers 1000000 --date
@@ -36,8 +36,6 @@ from benchmarks.run_step import config_for
 from pipeline import landing, load, partitions, transform
 from pipeline.warehouse import connect
 
-SHOWN = 8
-
 
 class TimedConnection:
     """Passes statements to DuckDB and adds up each one's seconds, by its first 70 characters."""
@@ -65,6 +63,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--transform", action="store_true", help="time the transform too")
     parser.add_argument("--max-vacuum-tasks", type=int, help="DuckDB's max_vacuum_tasks")
+    parser.add_argument("--shown", type=int, default=8, help="costliest statements printed")
     args = parser.parse_args()
     config = config_for(args.data_dir, args.followers)
     fastest: dict[str, float] = {}
@@ -99,10 +98,10 @@ def main() -> None:
                 )
             con.close()
     print(f"load of {args.date}, fastest of {args.repeat}")
-    _print_costliest(fastest, "the load, in all")
+    _print_costliest(fastest, "the load, in all", args.shown)
     if args.transform:
         print(f"transform of {args.date}, fastest of {args.repeat}")
-        _print_costliest(fastest_transform, "the transform, in all")
+        _print_costliest(fastest_transform, "the transform, in all", args.shown)
     partial = [count for (count,) in row_groups if count < landing.DUCKDB_ROW_GROUP_ROWS]
     print(f"{day_profiles}: {len(row_groups)} row groups, {len(partial)} partial: {partial}")
 
@@ -121,10 +120,10 @@ def _timed(con: duckdb.DuckDBPyConnection, fastest: dict[str, float], whole: str
     return result
 
 
-def _print_costliest(fastest: dict[str, float], whole: str) -> None:
+def _print_costliest(fastest: dict[str, float], whole: str, shown: int) -> None:
     always = (whole, "COMMIT", "CHECKPOINT")
     statements = sorted((step for step in fastest if step not in always), key=fastest.get)
-    for step in [*always, *reversed(statements[-SHOWN:])]:
+    for step in [*always, *reversed(statements[-shown:])]:
         print(f"{fastest[step]:6.3f} s  {step}")
 
 

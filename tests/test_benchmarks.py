@@ -2,6 +2,7 @@
 model reads what the X source reads. No timings here: they belong in benchmarks/RESULTS.md."""
 
 import json
+import re
 from datetime import date
 
 import duckdb
@@ -225,11 +226,16 @@ def test_load_timings_load_a_copy_and_name_the_commit_and_checkpoint(
             "2026-01-02",
             "--repeat",
             "1",
+            "--shown",
+            "2",
             *(["--transform"] if transform else []),
         ],
     )
     load_timings.main()
     printed = capsys.readouterr().out
+    # Per section: the whole, COMMIT, CHECKPOINT and the two costliest statements.
+    timings = [line for line in printed.splitlines() if re.match(r" *\d+\.\d{3} s  ", line)]
+    assert len(timings) == (10 if transform else 5)
     sections = [line for line in printed.splitlines() if "fastest of 1" in line]
     assert sections == ["load of 2026-01-02, fastest of 1"] + (
         ["transform of 2026-01-02, fastest of 1"] if transform else []
