@@ -48,7 +48,7 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
             "process: close that session (or open it read-only) and run again."
         ) from error
     # DuckDB draws a progress bar on any statement over 2 s (a 10M account's load has several):
-    # in an Airflow task log, kilobytes of terminal escapes a run.
+    # terminal escapes in whatever captures a task's output, such as its log.
     con.execute("SET enable_progress_bar = false")
     if not read_only:
         try:
