@@ -40,6 +40,7 @@ from benchmarks.bench import (
     EPOCH,
     RESULTS,
     commit,
+    copy_flushed,
     machine,
     parse_size,
     run_child,
@@ -70,7 +71,7 @@ def daily_run(data_dir: Path, followers: int, day: date, state: Path) -> dict[st
     """Each step's wall seconds and CPU seconds (<step>_cpu), and the largest step's peak RSS
     (rss_mb)."""
     db = config_for(data_dir, followers).settings.db_path
-    shutil.copy(state, db)
+    copy_flushed(state, db)
     walls, account_id = {"rss_mb": 0.0}, None
     for step in DAILY_RUN:
         extra = {"account_id": account_id} if step == "transform" else {}
@@ -118,7 +119,7 @@ def main() -> None:
             run_child("extract", data_dir, sizes[name], day)
             db = config_for(data_dir, sizes[name]).settings.db_path
             states[name] = Path(tmp) / f"{name}.duckdb"
-            shutil.copy(db, states[name])
+            copy_flushed(db, states[name])
         runs = {name: [] for name in days}
         for _ in range(args.repeat):
             for name, (data_dir, day) in days.items():

@@ -22,7 +22,6 @@ after the day's deletes costs.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.bench import parse_size
+from benchmarks.bench import copy_flushed, parse_size
 from benchmarks.run_step import config_for
 from pipeline import landing, load, partitions, transform
 from pipeline.warehouse import connect
@@ -71,7 +70,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(config.settings, db_path=Path(tmp) / "warehouse.duckdb")
         for _ in range(args.repeat):
-            shutil.copy(config.settings.db_path, settings.db_path)
+            copy_flushed(config.settings.db_path, settings.db_path)
             con = connect(settings)
             con.execute("SET checkpoint_threshold = '1TB'")
             if args.max_vacuum_tasks is not None:
