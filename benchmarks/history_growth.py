@@ -7,10 +7,11 @@
 can drift in that time; comparing those days then mixes history with the machine. This runs the
 same two daily runs in alternation, minutes apart: day 2 of a fresh warehouse, and the day
 after the last day of a bench's work directory (DIR, e.g. /tmp/followback-bench/10m after a
-90-day `make bench`). Each run starts from a copy of its warehouse, so every repeat does the same
-work. Writes benchmarks/results/history_growth-<size>-day<N>.json, N the old day's number (per
-step, the fastest wall seconds of each, and their ratio; the same for CPU seconds; the largest
-peak RSS of any step), which benchmarks/RESULTS.md shows at the next `make bench`. The targets
+90-day `make bench`). Each run starts from a copy of its warehouse, written to disk first
+(`bench.copy_flushed`), so every repeat does the same work. Writes
+benchmarks/results/history_growth-<size>-day<N>.json, N the old day's number (per step, the
+fastest wall seconds of each, and their ratio; the same for CPU seconds; the largest peak RSS
+of any step), which benchmarks/RESULTS.md shows at the next `make bench`. The targets
 are wall times; the CPU seconds show how much of a gap is the work itself, on a VM whose wall
 times drift with its neighbours.
 
