@@ -127,10 +127,10 @@ def copy_flushed(source: Path, target: Path) -> None:
     """Copy a warehouse, and write the copy to disk before a timed step opens it.
 
     A daily run opens the file that the day before's run closed hours ago. A fresh copy is still
-    in the page cache, dirty for up to 30 s (vm.dirty_expire_centisecs), and the first fsync of a
-    timed step (the load's checkpoint) would write all of it: more for an old warehouse (1.5 GB
-    at 10M after 90 days) than for a young one (0.55 GB), a cost of the copy that would read as
-    one of history.
+    in the page cache, dirty for up to 30 s (vm.dirty_expire_centisecs), and the kernel writes
+    it out during the timed steps, at the latest when the load's checkpoint fsyncs the file. An
+    old warehouse is bigger (1.5 GB at 10M after 90 days, against 0.55 GB on day 1), so that
+    cost of the copy would read as one of history (docs/performance.md, "2026-12-07, afternoon").
     """
     shutil.copy(source, target)
     with open(target, "rb") as copy:
