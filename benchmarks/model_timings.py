@@ -12,14 +12,13 @@ one line a step: the fastest repeat's seconds, and the rows an incremental model
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.bench import parse_size
+from benchmarks.bench import copy_flushed, parse_size
 from benchmarks.run_step import config_for
 from pipeline import retention, transform
 from pipeline.warehouse import open_warehouse
@@ -34,7 +33,7 @@ def main() -> None:
     source = config_for(args.data_dir, args.followers).settings
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(source, db_path=Path(tmp) / "warehouse.duckdb")
-        shutil.copy(source.db_path, settings.db_path)
+        copy_flushed(source.db_path, settings.db_path)
         with open_warehouse(settings) as con:
             account_id, last = con.execute(
                 "SELECT account_id, max(snapshot_date) FROM meta.snapshots GROUP BY 1"
