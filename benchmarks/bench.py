@@ -54,7 +54,7 @@ def describe_machine(m: dict) -> str:
     return (
         f"{m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}; "
         f"Python {m['python']}, DuckDB {m['duckdb']}, numpy {m['numpy']}, pandas {m['pandas']}, "
-        f"pyarrow {m['pyarrow']}, Great Expectations {m['great_expectations']}."
+        f"pyarrow {m['pyarrow']}, Great Expectations {m['great_expectations']}"
     )
 
 
@@ -570,7 +570,7 @@ def render(states: dict, summary: dict) -> str:
         "",
         "## Figures",
         "",
-        f"Machine of this report: {describe_machine(m)}",
+        f"Machine of this report: {describe_machine(m)}.",
         "",
         "The machine of each size's runs: "
         + "; ".join(
