@@ -1,5 +1,6 @@
 """core.follow_edges on tiny hand-built snapshots; expected intervals are written by hand."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -68,6 +69,27 @@ def test_intervals_from_snapshots(settings, order):
     con = connect(settings)
     load_days(con, settings, order)
     assert edges(con) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("raw_retention_days", "lists_in_raw"),
+    [(0, []), (2, [D[5], D[6]])],
+    ids=["anchor-from-core", "anchor-from-raw"],
+)
+def test_the_anchor_reads_the_same_from_raw_as_from_core(
+    settings, raw_retention_days, lists_in_raw
+):
+    """A daily run's anchor, the day before, is read from raw while raw keeps its list, else back
+    from core; a run from the anchor keeps the start its interval has in core either way (12's
+    follow from day 2, read on day 6 from day 5's list)."""
+    settings = replace(settings, raw_retention_days=raw_retention_days)
+    con = connect(settings)
+    load_days(con, settings, [D[1], D[2], D[3], D[4], D[5], D[6]])
+    assert edges(con) == EXPECTED
+    raw_dates = con.execute(
+        "SELECT DISTINCT snapshot_date FROM raw.follower_snapshot ORDER BY 1"
+    ).fetchall()
+    assert [day for (day,) in raw_dates] == lists_in_raw
 
 
 def test_gap_day_closes_nothing(settings):
