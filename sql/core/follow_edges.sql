@@ -86,8 +86,8 @@ edges_in_scope AS (
 
 -- One row per user and snapshot that shows them. is_following stands for the direction as a
 -- boolean, a smaller key than the string for the full join below over every member. Not
--- materialized: reading the lists again for each use (the anchor, the later lists,
--- the runs) costs less than holding 20M rows (10M followers) in memory.
+-- materialized: reading the lists again for each use (the anchor, the later lists, the runs)
+-- costs less than holding 20M rows (10M followers) in memory.
 members AS NOT MATERIALIZED (
     SELECT FALSE AS is_following, snapshots.snapshot_index, lists.user_id
     FROM raw.follower_snapshot AS lists
@@ -196,7 +196,8 @@ runs_by_direction AS (
 
 -- A run from the anchor (snapshot 1 of an anchored direction) continues the interval alive on
 -- the anchor in core, and keeps its valid_from. Without an anchor, snapshot 1 is a new first
--- snapshot (an earlier one stopped being complete): no interval starts before it.
+-- snapshot (an earlier one stopped being complete): no interval starts before it. Looked up for
+-- the runs' users only (join_sides: as written hashes them), not for all the anchor's members.
 carried AS (
     SELECT edges.direction, edges.user_id, edges.valid_from
     FROM edges_in_scope AS edges
